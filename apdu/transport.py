@@ -1,0 +1,75 @@
+"""The one protocol every card source implements, and the T=0 rules layered over it."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from apdu.command import CommandApdu
+from apdu.errors import ProtocolLoop
+from apdu.response import ResponseApdu
+
+INS_GET_RESPONSE = 0xC0
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """A channel to one card: a real reader, a virtual card, or a replayed transcript."""
+
+    @property
+    def atr(self) -> bytes: ...
+
+    def transmit(self, command: CommandApdu) -> ResponseApdu: ...
+
+    def close(self) -> None: ...
+
+
+class T0Transport:
+    """Applies the T=0 transport rules over any transport.
+
+    ``61xx`` is followed by GET RESPONSE (data chained), ``6Cxx`` by the same command with Le = xx.
+    Both are bounded: a card that answers ``61xx`` or ``6Cxx`` for ever ends in
+    :class:`ProtocolLoop` instead of an endless exchange.
+    """
+
+    def __init__(self, inner: Transport, *, max_chain: int = 16, max_resend: int = 2) -> None:
+        self.inner = inner
+        self.max_chain = max_chain
+        self.max_resend = max_resend
+
+    @property
+    def atr(self) -> bytes:
+        return self.inner.atr
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def transmit(self, command: CommandApdu) -> ResponseApdu:
+        response = self.inner.transmit(command)
+        resends = 0
+        while response.sw1 == 0x6C:
+            resends += 1
+            if resends > self.max_resend:
+                raise ProtocolLoop(f"card kept answering 6Cxx to {command}")
+            command = command.with_le(response.sw2 or 256)
+            response = self.inner.transmit(command)
+        data = response.data
+        chained = 0
+        while response.sw1 == 0x61:
+            chained += 1
+            if chained > self.max_chain:
+                raise ProtocolLoop(f"card kept answering 61xx to {command}")
+            # GET RESPONSE goes out on the same logical channel as the command it completes.
+            get_response = CommandApdu(_channel_class(command.cla), INS_GET_RESPONSE, 0, 0,
+                                       le=response.sw2 or 256)
+            response = self.inner.transmit(get_response)
+            data += response.data
+        return ResponseApdu(data, response.sw1, response.sw2)
+
+
+def _channel_class(cla: int) -> int:
+    """The plain interindustry CLA on the same logical channel as ``cla`` (no SM, no chaining)."""
+    if cla & 0x80:
+        return 0x00
+    if cla & 0x40:
+        return cla & 0x4F
+    return cla & 0x03
