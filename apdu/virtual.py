@@ -11,7 +11,8 @@ Profile format ``diagcps-card-profile`` version 1 (all binary values in hex)::
 
     {"format": "diagcps-card-profile", "version": 1, "name": ..., "provenance": ...,
      "atr": "3BAC...", "t0": true,
-     "files": [{"path": "3F00"}, {"path": "3F00/D003", "sfi": 28, "data": "5A0A...", "fcp": "62..."},
+     "files": [{"path": "3F00"}, {"path": "3F00/D003", "sfi": 28, "data": "5A0A...",
+                "fcp": "62..."},
                {"path": "3F00/0001", "aid": "E828BD..."}, {"path": "...", "read": "pin"}],
      "applications": [{"aid": "8025000001FF0100", "path": "3F00", "channels": [0, 1]},
                       {"aid": "8025000001FF0002", "mode": "cps2ter"}],
@@ -368,7 +369,7 @@ class VirtualCard:
                 and any(m is not None and m.mode == "cps2ter" for m in modes))
 
     def _resolve(self, p1: int, data: bytes, current_df: str) -> str | None:
-        if len(data) % 2 or not data and p1 != 0x00:
+        if len(data) % 2 or (not data and p1 != 0x00):
             return None
         fids = [data[i : i + 2].hex().upper() for i in range(0, len(data), 2)]
         if p1 == 0x00:

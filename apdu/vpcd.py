@@ -194,12 +194,10 @@ class VpcdBridge:
                 answer = self._handle(message)
                 if answer is not None:
                     sock.sendall(struct.pack(">H", len(answer)) + answer)
-        except _Closed:
+        except (_Closed, OSError):
+            # Either our own remove() shut the socket down under recv()/sendall(), or vpcd closed
+            # the link (pcscd stopped): in both cases the card is simply out of the reader.
             pass
-        except OSError:
-            # Our own remove() shuts the socket down under recv()/sendall(): not an error.
-            if not self._stop.is_set():
-                self.error = None  # vpcd closed the link (pcscd stopped): the card is just gone
         except BaseException as exc:  # a broken CardModel must not kill the test run silently
             self.error = exc
         finally:
