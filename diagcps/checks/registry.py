@@ -19,7 +19,7 @@ REGISTRY: dict[str, CheckSpec] = {}
 def check(
     check_id: str, title_fr: str, title_en: str, *, needs: Iterable[str] = ()
 ) -> Callable[[Callable[[Any], CheckResult]], Callable[[Any], CheckResult]]:
-    """Register a check under a stable dotted id. ``needs`` names checks that must not fail first."""
+    """Register a check under a stable dotted id; ``needs`` names checks that must pass first."""
 
     def register(func: Callable[[Any], CheckResult]) -> Callable[[Any], CheckResult]:
         if check_id in REGISTRY:

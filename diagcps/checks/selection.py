@@ -1,0 +1,54 @@
+"""Which checks run, in which order: every registered check, or those asked for (with what they
+need), less those skipped. A replayed transcript says nothing about this workstation, so replay
+runs the reader and card checks only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from diagcps.checks.base import CheckSpec
+from diagcps.checks.registry import REGISTRY
+
+#: Groups in the order a person reads a diagnosis: the machine, the service, readers, the card.
+GROUP_ORDER = ("host", "pcsc", "reader", "card", "workstation")
+REPLAY_GROUPS = ("reader", "card")
+
+
+class UnknownCheck(ValueError):
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__("unknown check id(s): " + ", ".join(ids))
+        self.ids = ids
+
+
+def load_all() -> dict[str, CheckSpec]:
+    """Import the modules that register checks (once) and return the registry."""
+    from diagcps.checks import card_checks, pcsc_checks, workstation_checks  # noqa: F401
+
+    return REGISTRY
+
+
+def ordered() -> list[CheckSpec]:
+    specs = list(load_all().values())
+    return sorted(specs, key=lambda s: GROUP_ORDER.index(s.id.split(".")[0])
+                  if s.id.split(".")[0] in GROUP_ORDER else len(GROUP_ORDER))
+
+
+def select_checks(
+    *, only: Iterable[str] = (), skip: Iterable[str] = (), source_kind: str = "pcsc"
+) -> list[CheckSpec]:
+    registry = load_all()
+    only, skip = list(only), set(skip)
+    unknown = [i for i in [*only, *skip] if i not in registry]
+    if unknown:
+        raise UnknownCheck(unknown)
+    wanted: set[str] = set()
+    pending = list(only) or list(registry)
+    while pending:
+        check_id = pending.pop()
+        if check_id not in wanted:
+            wanted.add(check_id)
+            pending.extend(registry[check_id].needs)
+    chosen = [s for s in ordered() if s.id in wanted and s.id not in skip]
+    if source_kind == "replay":
+        chosen = [s for s in chosen if s.id.split(".")[0] in REPLAY_GROUPS]
+    return chosen

@@ -1,0 +1,324 @@
+"""The command line: ``diagcps check | readers | replay | demo``.
+
+Heavy modules (rich, cryptography, pyscard) are imported inside the commands that need them, so
+that ``diagcps --help`` and ``--version`` start as fast as click itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from diagcps._version import __version__
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_TOOL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+DEFAULT_TIMEOUT = 5.0
+
+
+def default_lang(env: dict[str, str] | None = None) -> str:
+    """English when the locale says English; French otherwise (the users' language)."""
+    env = dict(os.environ) if env is None else env
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = env.get(var)
+        if value:
+            return "en" if value.lower().startswith("en") else "fr"
+    return "fr"
+
+
+def _lang_option(func: Any) -> Any:
+    return click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
+                        help="Language of the messages (default: from the locale, else French).")(
+        func)
+
+
+def _output_options(func: Any) -> Any:
+    func = click.option("--json", "as_json", is_flag=True,
+                        help="Print only the JSON report on stdout.")(func)
+    func = click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+                        help="Also write the JSON report to this file (for a support ticket).")(
+        func)
+    func = click.option("--redact", is_flag=True,
+                        help="Mask personal data (names, identifiers, serial numbers).")(func)
+    # Pins the clock of the date checks, for reproducible reports (tests, golden files).
+    func = click.option("--now", "now", type=click.DateTime(["%Y-%m-%dT%H:%M:%S",
+                                                              "%Y-%m-%d"]),
+                        hidden=True)(func)
+    return _lang_option(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="diagcps")
+def main() -> None:
+    """Diagnostic des cartes CPS et du poste de travail.
+
+    Diagnoses French health professional cards (CPS3, CPS4) and the workstation around them,
+    without ever spending a PIN try or writing to the card.
+    """
+
+
+# --- check -------------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("checks", nargs=-1)
+@click.option("--skip", multiple=True, metavar="ID", help="Do not run this check (repeatable).")
+@click.option("--list-checks", is_flag=True, help="List the checks and their ids, then exit.")
+@click.option("--reader", metavar="TEXT", help="Only the reader whose name contains TEXT.")
+@click.option("--record", type=click.Path(dir_okay=False, writable=True),
+              help="Write the APDU transcript of the card to this file.")
+@click.option("--timeout", type=click.FloatRange(0.1, 120), default=DEFAULT_TIMEOUT,
+              show_default=True, help="Bound, in seconds, of every wait on the service or card.")
+@click.option("--virtual-card", "virtual_card", metavar="PROFILE", hidden=True,
+              help="Diagnose a virtual card profile instead of the PC/SC readers.")
+@_output_options
+def check(checks: tuple[str, ...], skip: tuple[str, ...], list_checks: bool, reader: str | None,
+          record: str | None, timeout: float, virtual_card: str | None, as_json: bool,
+          output: str | None, redact: bool, lang: str | None, now: datetime | None) -> None:
+    """Diagnose the CPS card(s) and this workstation. CHECKS: ids to run (default: all)."""
+    lang = lang or default_lang()
+    if list_checks:
+        _print_check_list(lang, as_json)
+        return
+    if virtual_card:
+        from diagcps.profiles import load_profile
+        from diagcps.sources import VirtualSource
+
+        card = load_profile(virtual_card)
+        source: Any = VirtualSource({"Virtual card 00": card}, detail=virtual_card)
+    else:
+        from diagcps.sources import PcscSource
+
+        source = PcscSource(timeout_s=timeout)
+    _run(source, checks=checks, skip=skip, reader=reader, record=record, as_json=as_json,
+         output=output, redact=redact, lang=lang, now=now)
+
+
+@main.command()
+@click.argument("transcript", type=click.Path(dir_okay=False))
+@_output_options
+def replay(transcript: str, as_json: bool, output: str | None, redact: bool,
+           lang: str | None, now: datetime | None) -> None:
+    """Diagnose a recorded transcript, as support reproduces a user's case."""
+    from apdu.errors import TranscriptError
+    from apdu.transcript import Transcript
+    from diagcps.sources import ReplaySource
+
+    lang = lang or default_lang()
+    try:
+        recorded = Transcript.load(transcript)
+    except TranscriptError as exc:
+        click.echo(f"diagcps: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    _run(ReplaySource(recorded, Path(transcript).name), checks=(), skip=(), reader=None,
+         record=None, as_json=as_json, output=output, redact=redact, lang=lang, now=now)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the readers as JSON.")
+@click.option("--timeout", type=click.FloatRange(0.1, 120), default=DEFAULT_TIMEOUT,
+              show_default=True, help="Bound, in seconds, of the wait on the service.")
+@_lang_option
+def readers(as_json: bool, timeout: float, lang: str | None) -> None:
+    """List the card readers, their state and the ATR of the card they hold."""
+    from diagcps.sources import PcscSource, SourceError
+
+    lang = lang or default_lang()
+    try:
+        found = PcscSource(timeout_s=timeout).readers()
+    except SourceError as exc:
+        _fail_listing(exc.code, str(exc), lang, as_json)
+        return
+    if as_json:
+        click.echo(json.dumps({"readers": [
+            {"name": r.name, "state": r.state, "atr": r.atr.hex().upper() if r.atr else None}
+            for r in found]}, indent=2))
+    elif not found:
+        pass
+    else:
+        for r in found:
+            atr = r.atr.hex(" ").upper() if r.atr else "-"
+            click.echo(f"{r.name}\n    {_state_word(r.state, lang)}  ATR: {atr}")
+    if not found:
+        _fail_listing("NO_READER", "no reader", lang, as_json)
+
+
+def _fail_listing(code: str, message: str, lang: str, as_json: bool) -> None:
+    from diagcps import remedies
+
+    if as_json:
+        click.echo(json.dumps({"readers": [], "error": {"code": code, "message": message}},
+                              indent=2))
+    remedy = remedies.remedy_text(code, lang) or message
+    click.echo(f"diagcps: {code}: {remedy}", err=True)
+    sys.exit(EXIT_FAIL)
+
+
+_STATE_WORDS = {
+    "empty": ("vide", "empty"),
+    "present": ("carte présente", "card present"),
+    "mute": ("carte muette", "mute card"),
+    "in_use": ("utilisé par un autre programme", "in use by another program"),
+    "unavailable": ("indisponible", "unavailable"),
+}
+
+
+def _state_word(state: str, lang: str) -> str:
+    fr, en = _STATE_WORDS.get(state, (state, state))
+    return fr if lang == "fr" else en
+
+
+@main.command()
+@click.option("--profile", default="cps3-healthy", show_default=True,
+              help="Card profile name (in fixtures/cards) or path to a profile file.")
+@_output_options
+def demo(profile: str, as_json: bool, output: str | None, redact: bool,
+         lang: str | None, now: datetime | None) -> None:
+    """Run the whole diagnosis on a built-in virtual CPS card, through a private pcscd."""
+    from apdu.pcscd import PrivatePcscd
+    from apdu.vpcd import VpcdBridge
+    from diagcps.profiles import load_profile
+    from diagcps.sources import PcscSource
+
+    lang = lang or default_lang()
+    card = load_profile(profile)
+    ready, why = PrivatePcscd.available()
+    if not ready:
+        click.echo(f"diagcps demo: {why}", err=True)
+        sys.exit(EXIT_TOOL)
+    with PrivatePcscd() as daemon:
+        os.environ.update(daemon.env)
+        with VpcdBridge(card, port=daemon.vpcd_port) as bridge:
+            bridge.insert()
+            _wait_for_card(PcscSource(), timeout_s=5.0)
+            _run(PcscSource(), checks=(), skip=(), reader=None, record=None, as_json=as_json,
+                 output=output, redact=redact, lang=lang, now=now)
+
+
+def _wait_for_card(source: Any, timeout_s: float) -> None:
+    """pcscd sees a newly inserted card at its next presence poll (every 400 ms)."""
+    import time
+
+    from diagcps.sources import SourceError
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if any(r.state == "present" for r in source.readers()):
+                return
+        except SourceError:
+            pass
+        time.sleep(0.05)
+
+
+# --- shared run --------------------------------------------------------------------------------
+
+def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader: str | None,
+         record: str | None, as_json: bool, output: str | None, redact: bool,
+         lang: str, now: datetime | None = None) -> None:
+    from apdu.transcript import write_atomic
+    from diagcps.checks.selection import UnknownCheck
+    from diagcps.diagnosis import diagnose
+    from diagcps.report.model import build_report
+
+    try:
+        with _progress(lang) as say:
+            diagnosis = diagnose(source, reader_filter=reader, only=checks, skip=skip,
+                                 record=bool(record), progress=say,
+                                 now=now.replace(tzinfo=timezone.utc) if now else None)
+    except UnknownCheck as exc:
+        click.echo(f"diagcps: {exc}. See: diagcps check --list-checks", err=True)
+        sys.exit(EXIT_USAGE)
+    report = build_report(diagnosis, lang=lang, redacted=redact)
+    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    if output:
+        write_atomic(Path(output), text)
+    if record:
+        if diagnosis.transcript is None:
+            click.echo("diagcps: no card was read, no transcript written", err=True)
+        else:
+            transcript = diagnosis.transcript
+            if redact:
+                from diagcps.report.transcript_redact import redact_transcript
+
+                transcript = redact_transcript(transcript, diagnosis)
+            transcript.save(record)
+    if as_json:
+        sys.stdout.write(text)
+    else:
+        from rich.console import Console
+
+        from diagcps.report.terminal import render
+
+        render(report, Console(highlight=False), output_path=output)
+    sys.exit(exit_code(report))
+
+
+def exit_code(report: dict[str, Any]) -> int:
+    statuses = {c["status"] for c in report["checks"]}
+    if "error" in statuses:
+        return EXIT_TOOL
+    if "fail" in statuses:
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+class _progress:
+    """A spinner on stderr while the card is read, only when stderr is a terminal."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self._status: Any = None
+
+    def __enter__(self) -> Any:
+        if not sys.stderr.isatty():
+            return lambda _step: None
+        from rich.console import Console
+
+        self._status = Console(stderr=True).status(
+            "Lecture de la carte…" if self.lang == "fr" else "Reading the card…")
+        self._status.start()
+        return self._update
+
+    def _update(self, step: str) -> None:
+        if step.startswith("card:"):
+            reader = step[5:]
+            self._status.update(f"Lecture de la carte ({reader})…" if self.lang == "fr"
+                                else f"Reading the card ({reader})…")
+        elif step == "checks":
+            self._status.update("Vérifications…" if self.lang == "fr" else "Checking…")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+
+def _print_check_list(lang: str, as_json: bool) -> None:
+    from diagcps.checks.selection import ordered
+
+    specs = ordered()
+    if as_json:
+        click.echo(json.dumps([{"id": s.id, "title": s.title.get(lang), "needs": list(s.needs)}
+                               for s in specs], indent=2, ensure_ascii=False))
+        return
+    width = max(len(s.id) for s in specs)
+    for spec in specs:
+        click.echo(f"{spec.id:<{width}}  {spec.title.get(lang)}")
+
+
+def run(args: list[str] | None = None) -> None:
+    """Console entry point: click's own handling, except that Ctrl-C ends with a short message
+    and exit code 130 (click would print "Aborted!" and exit 1)."""
+    try:
+        code = main.main(args, prog_name="diagcps", standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("\ndiagcps: interrompu / interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,311 @@
+"""The report: a diagnosis turned into the JSON document of schema version 1, with the two
+verdicts first (does the card work? is this workstation compatible?)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime, timezone
+from importlib import resources
+from typing import Any
+
+from diagcps import remedies
+from diagcps._version import __version__
+from diagcps.checks.base import Status, Text
+from diagcps.checks.registry import RunResult
+from diagcps.diagnosis import Diagnosis
+from diagcps.report.redact import personal_values, redact_values
+
+SCHEMA_VERSION = "1"
+CARD_GROUPS = ("card",)
+WORKSTATION_GROUPS = ("host", "pcsc", "reader", "workstation")
+
+
+def load_schema() -> dict[str, Any]:
+    text = resources.files("diagcps.report").joinpath("schema-v1.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def build_report(diagnosis: Diagnosis, *, lang: str = "fr", redacted: bool = False,
+                 host: dict[str, Any] | None = None) -> dict[str, Any]:
+    results = diagnosis.results
+    worst = max((r.result.status.severity for r in results), default=0)
+    status = {0: "ok", 1: "warning", 2: "fail", 3: "error"}[worst]
+    report: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "diagcps", "version": __version__},
+        "generated_at": diagnosis.now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "status": status,
+        "lang": lang,
+        "redacted": redacted,
+        "verdicts": {
+            "card": card_verdict(diagnosis, lang),
+            "workstation": workstation_verdict(diagnosis, lang),
+        },
+        "source": {"kind": diagnosis.source_kind, "detail": diagnosis.source_detail},
+        "host": host or _host_from_results(results),
+        "readers": [_reader(diagnosis, r) for r in diagnosis.readers],
+        "checks": [_check(r, lang) for r in results],
+        "help": {"ecps": _ecps(diagnosis, lang), "support": _support(results, lang)},
+    }
+    if redacted:
+        # Personal values may appear anywhere (summaries, details, certificate subjects): replace
+        # every occurrence, the same way everywhere, so that the report stays consistent.
+        report = redact_values(report, personal_values(
+            o.reading for o in diagnosis.outcomes.values() if o.reading is not None))
+        report["redacted"] = True
+    return report
+
+
+# --- verdicts --------------------------------------------------------------------------------
+
+def _group(results: list[RunResult], groups: tuple[str, ...]) -> list[RunResult]:
+    return [r for r in results if r.spec.id.split(".")[0] in groups]
+
+
+def _worst(results: list[RunResult]) -> RunResult | None:
+    ranked = [r for r in results if r.result.status not in (Status.OK, Status.SKIPPED)]
+    return max(ranked, key=lambda r: r.result.status.severity, default=None)
+
+
+def card_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
+    results = diagnosis.results
+    card = _group(results, CARD_GROUPS)
+    if not card:
+        return _verdict("skipped", None, Text("Carte non vérifiée.", "Card not checked."), lang)
+    blocker = _worst([r for r in results if r.spec.id in ("pcsc.service", "reader.present",
+                                                          "reader.selection")])
+    if blocker is not None and blocker.result.status is Status.FAIL:
+        return _verdict("fail", blocker.result.code,
+                        Text("Carte non vérifiée : " + _lower_first(blocker.result.summary.fr),
+                             "Card not checked: " + _lower_first(blocker.result.summary.en)),
+                        lang)
+    worst = _worst(card)
+    if worst is None:
+        return _verdict("ok", None, Text("Votre carte CPS est opérationnelle.",
+                                         "Your CPS card works."), lang)
+    status = worst.result.status.value
+    if status == "warning":
+        return _verdict("warning", worst.result.code,
+                        Text("Votre carte CPS fonctionne, avec une remarque : "
+                             + _lower_first(worst.result.summary.fr),
+                             "Your CPS card works, with a remark: "
+                             + _lower_first(worst.result.summary.en)), lang)
+    headline = _CARD_HEADLINES.get(worst.result.code or "")
+    text = headline or Text("Votre carte CPS ne fonctionne pas : "
+                            + _lower_first(worst.result.summary.fr),
+                            "Your CPS card does not work: "
+                            + _lower_first(worst.result.summary.en))
+    return _verdict(status, worst.result.code, text, lang)
+
+
+_CARD_HEADLINES = {
+    "PIN_BLOCKED": Text("Votre carte CPS est bloquée (code porteur bloqué).",
+                        "Your CPS card is blocked (PIN blocked)."),
+    "CARD_DEFINITIVELY_BLOCKED": Text("Votre carte CPS est définitivement bloquée.",
+                                      "Your CPS card is definitively blocked."),
+    "CARD_EXPIRED": Text("Votre carte CPS a expiré.", "Your CPS card has expired."),
+    "WRONG_CARD": Text("La carte insérée n'est pas une carte CPS.",
+                       "The card inserted is not a CPS card."),
+    "CARD_UNKNOWN": Text("La carte insérée n'est pas une carte CPS de l'ANS.",
+                         "The card inserted is not an ANS CPS card."),
+    "CARD_ABSENT": Text("Aucune carte CPS n'est insérée.", "No CPS card is inserted."),
+    "CARD_UPDATE_INCIDENT": Text("Votre carte CPS est inutilisable : actualisation à refaire.",
+                                 "Your CPS card cannot be used: its update must be redone."),
+}
+
+
+def workstation_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
+    station = _group(diagnosis.results, WORKSTATION_GROUPS)
+    if diagnosis.source_kind == "replay":
+        return _verdict("skipped", None,
+                        Text("Poste non vérifié (analyse d'un enregistrement).",
+                             "Workstation not checked (replaying a recording)."), lang)
+    worst = _worst(station)
+    if worst is None:
+        return _verdict("ok", None, Text("Ce poste est compatible avec les cartes CPS.",
+                                         "This workstation is compatible with CPS cards."), lang)
+    if worst.result.status is Status.WARNING:
+        return _verdict("warning", worst.result.code,
+                        Text("Poste compatible, avec une remarque : "
+                             + _lower_first(worst.result.summary.fr),
+                             "Workstation compatible, with a remark: "
+                             + _lower_first(worst.result.summary.en)), lang)
+    return _verdict(worst.result.status.value, worst.result.code,
+                    Text("Ce poste n'est pas prêt : " + _lower_first(worst.result.summary.fr),
+                         "This workstation is not ready: "
+                         + _lower_first(worst.result.summary.en)), lang)
+
+
+def _verdict(status: str, code: str | None, text: Text, lang: str) -> dict[str, Any]:
+    return {"status": status, "code": code, "summary": text.get(lang)}
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+# --- parts -----------------------------------------------------------------------------------
+
+def _check(run: RunResult, lang: str) -> dict[str, Any]:
+    result = run.result
+    summary = result.summary.get(lang)
+    details = _jsonable(result.details)
+    return {
+        "id": run.spec.id,
+        "title": run.spec.title.get(lang),
+        "status": result.status.value,
+        "code": result.code,
+        "summary": summary,
+        "remedy": remedies.remedy_text(result.code, lang) if result.code
+        and result.status is not Status.OK else None,
+        "details": details,
+        "duration_ms": round(run.duration_ms, 3),
+    }
+
+
+def _reader(diagnosis: Diagnosis, reader: Any) -> dict[str, Any]:
+    outcome = diagnosis.outcomes.get(reader.name)
+    card = None
+    if outcome is not None and outcome.reading is not None:
+        card = card_json(outcome.reading)
+    return {
+        "name": reader.name,
+        "state": reader.state,
+        "atr": reader.atr.hex().upper() if reader.atr else None,
+        "diagnosed": reader.name == diagnosis.diagnosed,
+        "card": card,
+    }
+
+
+def card_json(reading: Any) -> dict[str, Any]:
+    holder = reading.holder
+    return {
+        "generation": reading.generation,
+        "recognised": bool(reading.recognised),
+        "detection": reading.detection if reading.detection in
+        ("cps", "wrong_card", "unknown") else "unread",
+        "kind": reading.kind,
+        "test_card": reading.test_card,
+        "serial": reading.serial,
+        "card_number": reading.card_number,
+        "issued": _date(reading.issued),
+        "expires": _date(reading.expires),
+        "update_incident": reading.update_incident,
+        "pin": _pin(reading.pin),
+        "unblock": _pin(reading.unblock),
+        "holder": None if holder is None else {
+            "national_id": holder.national_id,
+            "id_type": holder.id_type,
+            "id_type_label": holder.id_type_label,
+            "id_number": holder.id_number,
+            "id_check_digit_ok": holder.id_check_digit_ok,
+            "civility": holder.civility,
+            "practice_name": holder.practice_name,
+            "first_name": holder.first_name,
+            "profession_code": holder.profession_code,
+            "profession": holder.profession,
+            "specialty_code": holder.specialty_code,
+        },
+        "certificates": [{
+            "role": c.role if c.role in ("authentication", "signature", "technical")
+            else "unknown",
+            "label": c.label,
+            "subject": c.subject,
+            "issuer": c.issuer,
+            "serial_number": c.serial_number,
+            "not_before": _datetime(c.not_before),
+            "not_after": _datetime(c.not_after),
+            "key": c.key,
+            "state": c.state,
+        } for c in reading.certificates],
+        "apdu_count": reading.apdu_count,
+        "problems": [{"code": p.code, "step": p.step, "message": p.message, "sw": p.sw}
+                     for p in reading.problems],
+    }
+
+
+def _pin(pin: Any) -> dict[str, Any]:
+    state = pin.state if pin is not None else "unknown"
+    return {
+        "state": state,
+        "tries_left": getattr(pin, "tries_left", None),
+        "tries_max": getattr(pin, "tries_max", None),
+        "uses_left": getattr(pin, "uses_left", None),
+    }
+
+
+def _host_from_results(results: list[RunResult]) -> dict[str, Any]:
+    import platform
+    import sys
+
+    for run in results:
+        if run.spec.id == "host.os":
+            d = run.result.details
+            return {
+                "os": str(d.get("os") or platform.system()),
+                "os_version": d.get("os_version"),
+                "arch": d.get("arch") or platform.machine(),
+                "python": str(d.get("python") or platform.python_version()),
+                "pyscard": d.get("pyscard"),
+                "pcsc": d.get("pcsc"),
+            }
+    return {"os": platform.system(), "os_version": platform.release() or None,
+            "arch": platform.machine() or None,
+            "python": ".".join(map(str, sys.version_info[:3])), "pyscard": None, "pcsc": None}
+
+
+def _ecps(diagnosis: Diagnosis, lang: str) -> list[str]:
+    reading = diagnosis.reading
+    holder = getattr(reading, "holder", None)
+    if holder is None or not getattr(reading, "recognised", False):
+        return []
+    return remedies.ecps_help(holder.profession_code, holder.national_id, lang)
+
+
+def _support(results: list[RunResult], lang: str) -> list[str]:
+    lines = []
+    for run in results:
+        remedy = remedies.remedy_for(run.result.code) if run.result.code else None
+        if remedy is not None and remedy.channel and run.result.status in (Status.FAIL,
+                                                                           Status.WARNING):
+            line = remedies.channel_text(remedy.channel, lang)
+            if line and line not in lines:
+                lines.append(line)
+    return lines
+
+
+def _date(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _datetime(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex().upper()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

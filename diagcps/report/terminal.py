@@ -1,0 +1,74 @@
+"""The terminal view of a report, with rich: the two verdicts, the table of checks, then what to
+do. It is built from the JSON report itself, so the screen and the ticket never disagree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+_STATUS = {
+    # status: (symbol, style, French word, English word) — the word keeps it readable without colour
+    "ok": ("✔", "green", "OK", "OK"),
+    "warning": ("!", "yellow", "ATTENTION", "WARNING"),
+    "fail": ("✘", "bold red", "ÉCHEC", "FAILED"),
+    "error": ("⚠", "bold magenta", "ERREUR", "ERROR"),
+    "skipped": ("–", "dim", "NON FAIT", "SKIPPED"),
+}
+
+_WORDS = {
+    "fr": {"card": "Carte CPS", "station": "Poste de travail", "check": "Vérification",
+           "result": "Résultat", "todo": "Que faire", "ecps": "Pour activer votre e-CPS",
+           "support": "Assistance", "report": "Rapport écrit dans", "title": "Diagnostic CPS"},
+    "en": {"card": "CPS card", "station": "Workstation", "check": "Check",
+           "result": "Result", "todo": "What to do", "ecps": "To activate your e-CPS",
+           "support": "Support", "report": "Report written to", "title": "CPS diagnosis"},
+}
+
+
+def status_label(status: str, lang: str) -> Text:
+    symbol, style, fr, en = _STATUS[status]
+    return Text(f"{symbol} {fr if lang == 'fr' else en}", style=style)
+
+
+def render(report: dict[str, Any], console: Console, *, output_path: str | None = None) -> None:
+    lang = report["lang"]
+    words = _WORDS[lang]
+    verdicts = report["verdicts"]
+    head = Table.grid(padding=(0, 1))
+    head.add_column(no_wrap=True)
+    head.add_column()
+    for key, label in (("card", words["card"]), ("workstation", words["station"])):
+        verdict = verdicts[key]
+        head.add_row(status_label(verdict["status"], lang),
+                     Text.assemble((label + " : " if lang == "fr" else label + ": ", "bold"),
+                                   verdict["summary"]))
+    console.print(Panel(head, title=words["title"], title_align="left", expand=True))
+
+    table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
+    table.add_column(words["result"], no_wrap=True, width=12)
+    table.add_column(words["check"], ratio=1)
+    for check in report["checks"]:
+        table.add_row(status_label(check["status"], lang),
+                      Text.assemble((check.get("title") or check["id"], "bold"), "\n",
+                                    check["summary"]))
+    console.print(table)
+
+    todo = [(c["code"], c["remedy"]) for c in report["checks"] if c.get("remedy")]
+    seen: set[str] = set()
+    lines = []
+    for code, remedy in todo:
+        if remedy not in seen:
+            seen.add(remedy)
+            lines.append(Text.assemble(("• ", "bold"), (f"[{code}] ", "dim"), remedy))
+    if lines:
+        console.print(Panel(Group(*lines), title=words["todo"], title_align="left"))
+    help_ = report.get("help") or {}
+    if help_.get("ecps"):
+        console.print(Panel(Group(*(Text(line) for line in help_["ecps"])),
+                            title=words["ecps"], title_align="left"))
+    if output_path:
+        console.print(Text.assemble((words["report"] + " ", "dim"), output_path))

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Set up diagcps on a fresh Debian or Ubuntu machine, then either run the diagnosis on the
+# built-in virtual CPS card through a private pcscd ("demo") or run the whole test suite ("test").
+#
+#   ./scripts/setup.sh demo [diagcps demo options…]
+#   ./scripts/setup.sh test [pytest options…]
+set -euo pipefail
+
+mode=${1:-}
+case "$mode" in
+  demo|test) shift ;;
+  *) echo "usage: $0 demo|test [options…]" >&2; exit 2 ;;
+esac
+
+cd "$(dirname "$0")/.."
+
+# pcscd and the vpcd virtual reader driver are the real PC/SC stack the demo and the tests use;
+# libpcsclite-dev and gcc build pyscard, which has no Linux wheel.
+packages=(pcscd vsmartcard-vpcd libpcsclite-dev gcc python3-venv python3-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "Installing system packages: ${missing[*]}" >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+if [ "$mode" = demo ]; then
+  .venv/bin/python -m pip install -q -e . >/dev/null
+  exec .venv/bin/diagcps demo "$@"
+fi
+
+.venv/bin/python -m pip install -q -e '.[test]' >/dev/null
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,85 @@
+"""The command line's own behaviour: version, help, check selection, usage errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from diagcps._version import __version__
+from diagcps.cli import default_lang, exit_code, main
+
+
+def test_version_is_the_package_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+def test_python_dash_m_runs_the_same_command_line() -> None:
+    out = subprocess.run([sys.executable, "-m", "diagcps", "--version"], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == f"diagcps, version {__version__}"
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["readers"], ["replay"], ["demo"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_list_checks_names_stable_dotted_ids_in_reading_order() -> None:
+    result = CliRunner().invoke(main, ["check", "--list-checks", "--json", "--lang", "en"])
+    assert result.exit_code == 0
+    ids = [c["id"] for c in json.loads(result.output)]
+    for expected in ("pcsc.service", "reader.present", "card.detected", "card.pin",
+                     "card.identity", "card.validity", "card.certificates",
+                     "workstation.cryptolib"):
+        assert expected in ids
+    assert ids.index("pcsc.service") < ids.index("card.pin") < ids.index("workstation.cryptolib")
+
+
+def test_unknown_check_id_is_a_usage_error() -> None:
+    result = CliRunner().invoke(main, ["check", "card.nonexistent", "--json"])
+    assert result.exit_code == 2
+    assert "card.nonexistent" in result.output
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"format": "other"}', ""])
+def test_replay_of_a_malformed_transcript_exits_2_with_a_clear_message(
+        tmp_path: Path, content: str) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(content)
+    result = CliRunner().invoke(main, ["replay", str(path)])
+    assert result.exit_code == 2
+    assert "diagcps:" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_replay_of_a_missing_file_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["replay", str(tmp_path / "absent.json")])
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("env", "lang"),
+    [({}, "fr"), ({"LANG": "en_US.UTF-8"}, "en"), ({"LANG": "fr_FR.UTF-8"}, "fr"),
+     ({"LC_ALL": "en_GB.UTF-8", "LANG": "fr_FR.UTF-8"}, "en"), ({"LANG": "de_DE.UTF-8"}, "fr"),
+     ({"LANG": "C"}, "fr")],
+)
+def test_language_defaults_to_french_unless_the_locale_is_english(env: dict, lang: str) -> None:
+    assert default_lang(env) == lang
+
+
+@pytest.mark.parametrize(
+    ("statuses", "code"),
+    [(["ok", "skipped"], 0), (["ok", "warning"], 0), (["warning", "fail"], 1),
+     (["fail", "error"], 3), (["error"], 3)],
+)
+def test_exit_codes_follow_the_contract(statuses: list[str], code: int) -> None:
+    assert exit_code({"checks": [{"status": s} for s in statuses]}) == code
