@@ -269,7 +269,8 @@ def _support(results: list[RunResult], lang: str) -> list[str]:
         remedy = remedies.remedy_for(run.result.code) if run.result.code else None
         if remedy is not None and remedy.channel and run.result.status in (Status.FAIL,
                                                                            Status.WARNING):
-            line = remedies.channel_text(remedy.channel, lang)
+            channel = remedies.SUPPORT_CHANNELS.get(remedy.channel)
+            line = channel.get(lang) if channel else None
             if line and line not in lines:
                 lines.append(line)
     return lines
