@@ -106,7 +106,7 @@ def redact_exchanges(transcript: Transcript, pairs: dict[bytes, bytes]) -> Trans
     for old, new in sorted(pairs.items(), key=lambda kv: len(kv[0]), reverse=True):
         stream = stream.replace(old, new)
     exchanges, offset = [], 0
-    for exchange, data in zip(transcript.exchanges, datas):
+    for exchange, data in zip(transcript.exchanges, datas, strict=True):
         new_data = stream[offset : offset + len(data)]
         offset += len(data)
         exchanges.append(Exchange(exchange.command, new_data + exchange.response[-2:]))
