@@ -164,7 +164,7 @@ def card_identity(ctx: Any) -> CheckResult:
     details = {"national_id": holder.national_id, "id_type_label": holder.id_type_label,
                "profession": holder.profession}
     if holder.id_check_digit_ok is False:
-        if holder.id_type == "0":
+        if not holder.id_check_confirmed:
             return finding(Status.WARNING, "ADELI_CHECK_DIGIT",
                            f"Identifiant {holder.national_id} : la clé ADELI ne se vérifie pas "
                            "(information).",
@@ -273,7 +273,7 @@ def card_contactless(ctx: Any) -> CheckResult:
 
 
 @check("card.read", "Lecture complète de la carte", "Complete card reading",
-       needs=("card.present",))
+       needs=("card.detected",))
 def card_read(ctx: Any) -> CheckResult:
     reading = _reading(ctx)
     if reading is None:

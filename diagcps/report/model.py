@@ -64,8 +64,11 @@ def _group(results: list[RunResult], groups: tuple[str, ...]) -> list[RunResult]
 
 
 def _worst(results: list[RunResult]) -> RunResult | None:
+    """The finding a verdict speaks of: the most severe; among equals, the first in reading
+    order, except that the host's informational remarks yield to anything more specific."""
     ranked = [r for r in results if r.result.status not in (Status.OK, Status.SKIPPED)]
-    return max(ranked, key=lambda r: r.result.status.severity, default=None)
+    return max(ranked, key=lambda r: (r.result.status.severity, r.spec.id != "host.os",
+                                      -ranked.index(r)), default=None)
 
 
 def card_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
@@ -127,9 +130,9 @@ def workstation_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
                                          "This workstation is compatible with CPS cards."), lang)
     if worst.result.status is Status.WARNING:
         return _verdict("warning", worst.result.code,
-                        Text("Poste compatible, avec une remarque : "
+                        Text("Ce poste peut lire la carte, avec une remarque : "
                              + _lower_first(worst.result.summary.fr),
-                             "Workstation compatible, with a remark: "
+                             "This workstation can read the card, with a remark: "
                              + _lower_first(worst.result.summary.en)), lang)
     return _verdict(worst.result.status.value, worst.result.code,
                     Text("Ce poste n'est pas prêt : " + _lower_first(worst.result.summary.fr),

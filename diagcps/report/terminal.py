@@ -57,7 +57,11 @@ def render(report: dict[str, Any], console: Console, *, output_path: str | None 
                                     check["summary"]))
     console.print(table)
 
-    todo = [(c["code"], c["remedy"]) for c in report["checks"] if c.get("remedy")]
+    # What to do, most severe first: a blocked card matters more than a missing browser module.
+    rank = {"error": 0, "fail": 1, "warning": 2, "ok": 3, "skipped": 4}
+    todo = [(c["code"], c["remedy"]) for c in sorted(report["checks"],
+                                                     key=lambda c: rank[c["status"]])
+            if c.get("remedy")]
     seen: set[str] = set()
     lines = []
     for code, remedy in todo:
