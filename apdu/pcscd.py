@@ -17,7 +17,7 @@ Without root or ``unshare`` the daemon falls back to the system socket path, and
 answers there.
 
 Measured on Debian 12 (pcsc-lite 1.9.9), root, idle machine: ``start()`` + :meth:`wait_ready`
-takes about 15 to 25 ms (socket and both vpcd ports ready); ``stop()`` about 5 ms. A card
+takes about 15 to 25 ms (socket and both vpcd ports ready); ``stop()`` about 2 ms. A card
 inserted through the bridge is seen at pcscd's next presence poll, within 400 ms.
 
 Pure process management: no pyscard here.
@@ -34,6 +34,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import weakref
 from pathlib import Path
 from typing import IO
 
@@ -113,6 +114,36 @@ def _is_root() -> bool:
     return os.geteuid() == 0
 
 
+def _shutdown(
+    proc: subprocess.Popen[bytes] | None,
+    workdir: Path | None,
+    log_file: IO[bytes] | None,
+    isolated: bool,
+    timeout: float,
+) -> None:
+    """Stop one daemon we started and remove its files. Also registered with weakref.finalize,
+    so that a test run that crashes before stop() still leaves nothing behind."""
+    if proc is not None:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout)
+        if not isolated:
+            # A daemon that died hard leaves these behind in the shared directory.
+            for name in (SOCKET_NAME, "pcscd.pid"):
+                with contextlib.suppress(FileNotFoundError):
+                    (SYSTEM_SOCKET_DIR / name).unlink()
+    if log_file is not None:
+        log_file.close()
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 class PcscdUnavailable(RuntimeError):
     """The private pcscd cannot run here (binary, driver or isolation missing)."""
 
@@ -140,10 +171,14 @@ class PrivatePcscd:
         port: int | None = None,
         driver: str | os.PathLike[str] = VPCD_DRIVER,
         die_with_parent: bool = True,
+        run_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.debug = debug
         self.apdu_log = apdu_log
         self.driver = Path(driver)
+        #: Where the isolated daemon's socket goes; known in advance when given, so that
+        #: ``PCSCLITE_CSOCK_NAME`` can be set before anything in the process opens a context.
+        self.run_dir = Path(run_dir) if run_dir is not None else None
         self.die_with_parent = die_with_parent
         self._requested_port = port
         self.vpcd_port: int = port or 0
@@ -153,6 +188,7 @@ class PrivatePcscd:
         self._workdir: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None
+        self._finalizer: weakref.finalize | None = None
 
     # --- discovery ---------------------------------------------------------------------------
 
@@ -174,6 +210,11 @@ class PrivatePcscd:
     @staticmethod
     def _can_isolate() -> bool:
         return _is_root() and all(_find_program(p) for p in ("unshare", "mount", "sh"))
+
+    @staticmethod
+    def planned_socket_path(run_dir: str | os.PathLike[str]) -> str:
+        """The socket an isolated daemon started with ``run_dir`` will listen on."""
+        return str(Path(run_dir) / SOCKET_NAME)
 
     @property
     def reader_names(self) -> tuple[str, str]:
@@ -209,15 +250,21 @@ class PrivatePcscd:
         began = time.perf_counter()
         last_error: Exception | None = None
         for _ in range(_START_ATTEMPTS):
-            self._spawn()
             try:
+                self._spawn()
                 self.wait_ready(timeout)
+            except PcscdUnavailable:
+                self.stop()
+                raise
             except (TimeoutError, RuntimeError) as exc:
                 last_error = exc
                 self.stop()
                 if self._requested_port is not None:
                     break
                 continue
+            except BaseException:
+                self.stop()
+                raise
             self.start_seconds = time.perf_counter() - began
             return self
         raise RuntimeError(f"pcscd did not start: {last_error}")
@@ -225,9 +272,18 @@ class PrivatePcscd:
     def _spawn(self) -> None:
         self._workdir = Path(tempfile.mkdtemp(prefix="diagcps-pcscd-"))
         conf_dir = self._workdir / "reader.conf.d"
-        run_dir = self._workdir / "run"
         conf_dir.mkdir()
-        run_dir.mkdir()
+        run_dir = self.run_dir or self._workdir / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if self.run_dir is not None:
+            # A daemon that died hard leaves its socket and PID file, and a new one then refuses
+            # to start. Only files of our own private directory are removed, after checking
+            # that nothing answers there.
+            if socket_answers(run_dir / SOCKET_NAME):
+                raise PcscdUnavailable(f"a pcscd already answers in {run_dir}")
+            for name in (SOCKET_NAME, "pcscd.pid"):
+                with contextlib.suppress(FileNotFoundError):
+                    (run_dir / name).unlink()
         self.vpcd_port = self._requested_port or free_port_pair()
         # pcscd -c takes a directory (every file in it is read) or a single file.
         (conf_dir / "vpcd").write_text(
@@ -259,11 +315,14 @@ class PrivatePcscd:
             self.socket_path = str(SYSTEM_SOCKET_DIR / SOCKET_NAME)
         if self.die_with_parent and _find_program("setpriv"):
             argv = ["setpriv", "--pdeathsig", "TERM", "--", *argv]
-        log = open(self._workdir / "pcscd.log", "wb")  # noqa: SIM115 - closed in stop()
+        log = open(self._workdir / "pcscd.log", "wb")  # noqa: SIM115 - closed by _shutdown
         self._log_file = log
         self._proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             close_fds=True, start_new_session=True,
+        )
+        self._finalizer = weakref.finalize(
+            self, _shutdown, self._proc, self._workdir, log, self.isolated, 5.0
         )
 
     @staticmethod
@@ -305,28 +364,13 @@ class PrivatePcscd:
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM our daemon (by its PID only), wait for it, SIGKILL it if it hangs; clean up."""
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout)
-            if not self.isolated:
-                # A daemon that died hard leaves these behind in the shared directory.
-                for name in (SOCKET_NAME, "pcscd.pid"):
-                    with contextlib.suppress(FileNotFoundError):
-                        (SYSTEM_SOCKET_DIR / name).unlink()
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        finalizer, self._finalizer = self._finalizer, None
+        if finalizer is not None:
+            finalizer.detach()
+        _shutdown(self._proc, self._workdir, self._log_file, self.isolated, timeout)
+        self._proc = None
+        self._log_file = None
+        self._workdir = None
 
     def __enter__(self) -> PrivatePcscd:
         return self.start()

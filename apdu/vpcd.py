@@ -34,6 +34,9 @@ _CTRL_GET_ATR = 0x04
 
 _CONTROL_EVENTS = {_CTRL_POWER_OFF: "power_off", _CTRL_POWER_ON: "power_on", _CTRL_RESET: "reset"}
 
+#: Longer than vpcd's presence poll (400 ms): see :meth:`VpcdBridge.swap`.
+SWAP_GAP_S = 0.5
+
 #: A serving thread that does not stop within this bound is reported, never waited on for ever.
 _JOIN_TIMEOUT_S = 2.0
 
@@ -56,8 +59,10 @@ class VpcdBridge:
     """Carries one :class:`~apdu.cardmodel.CardModel` between vpcd's socket and the model.
 
     ``insert()`` connects (the card appears at pcscd's next poll, within about 400 ms),
-    ``remove()`` closes the connection (the card disappears), ``swap(card)`` does both around a
-    model change. A background thread per insertion serves the reader's messages.
+    ``remove()`` closes the connection (the card disappears at the next poll), ``swap(card)``
+    does both around a model change. A background thread per insertion serves the reader's
+    messages. ``events`` logs what the reader did to the card (power, reset, APDUs) so that a
+    test can prove a tool never reset or powered off a card it shared.
 
     ``delay_s`` delays every APDU answer (a slow card, for benchmarks); ``mute`` answers the ATR but
     never an APDU (the host's transmit then blocks until the card is removed: vpcd has no
@@ -143,13 +148,20 @@ class VpcdBridge:
             sock.close()
         self._reap()
 
-    def swap(self, card: CardModel) -> None:
-        """Take the card out and put ``card`` in. vpcd reports the old connection as removed at
-        its next presence poll before it accepts the new one, so pcscd sees a real swap."""
+    def swap(self, card: CardModel, gap_s: float = SWAP_GAP_S) -> None:
+        """Take the card out, wait ``gap_s``, put ``card`` in.
+
+        The gap matters (measured): when the new connection is already waiting at the poll that
+        finds the old one closed, vpcd takes it over at once, pcscd never sees the reader empty
+        and keeps reporting the old card's ATR. A gap longer than one poll (400 ms) makes pcscd
+        see "empty" then the new card, within about 0.8 s. The same holds for remove() followed
+        quickly by insert(): wait for the reader to show empty in between.
+        """
         was_inserted = self.inserted
         self.remove()
         self.card = card
         if was_inserted:
+            time.sleep(gap_s)
             self.insert()
 
     def close(self) -> None:
