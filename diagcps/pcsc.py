@@ -304,8 +304,8 @@ class _Worker:
 class ReaderState:
     """One reader as PC/SC sees it.
 
-    ``state`` is "empty", "present", "mute" (a card that does not answer), "in_use" (a card other
-    connections hold; shared connections are still possible unless ``exclusive``) or
+    ``state`` is "empty", "present" (other programs may share it: ``held_by_others``), "mute"
+    (a card that does not answer), "in_use" (another program holds it exclusively) or
     "unavailable". ``flags`` is the raw ``SCARD_STATE_*`` event state, event counter included.
     """
 
@@ -319,6 +319,11 @@ class ReaderState:
     def has_card(self) -> bool:
         return self.state in ("present", "in_use", "mute")
 
+    @property
+    def held_by_others(self) -> bool:
+        """Other connections hold the card, shared or exclusive."""
+        return bool(self.flags & (STATE_INUSE | STATE_EXCLUSIVE))
+
 
 def reader_state(name: str, flags: int, atr: bytes | list[int] | None = None) -> ReaderState:
     """Decode an event state from ``SCardGetStatusChange``."""
@@ -329,9 +334,12 @@ def reader_state(name: str, flags: int, atr: bytes | list[int] | None = None) ->
         state = "empty"
     elif bits & STATE_MUTE:
         state = "mute"
-    elif bits & (STATE_EXCLUSIVE | STATE_INUSE):
+    elif bits & STATE_EXCLUSIVE:
         state = "in_use"
-    elif bits & STATE_PRESENT:
+    elif bits & (STATE_PRESENT | STATE_INUSE):
+        # INUSE alone is shared use (middleware holding the card): the card is there and can be
+        # read alongside; only an exclusive hold keeps the diagnosis out.
+        state = "present"
         state = "present"
     else:
         state = "unavailable"
@@ -555,7 +563,7 @@ class PcscTransport:
             states = list_readers(timeout_s=1.0)
         except PcscError:
             return False
-        return any(s.name == self.reader_name and s.state == "in_use" for s in states)
+        return any(s.name == self.reader_name and s.held_by_others for s in states)
 
     def _call(self, fn: Callable[[], T], deadline: float, what: str) -> T:
         if self._stuck:

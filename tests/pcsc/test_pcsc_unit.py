@@ -78,7 +78,7 @@ def test_pyscard_errors_block_translates_and_lets_other_errors_through() -> None
     [
         (0x0012, "empty", False),
         (0x10022, "present", False),  # event counter in the upper 16 bits
-        (0x30122, "in_use", False),
+        (0x30122, "present", False),
         (0x300A2, "in_use", True),
         (0x0222, "mute", False),
         (0x0008, "unavailable", False),
