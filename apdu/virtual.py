@@ -44,6 +44,7 @@ MF = "3F00"
 
 # Status words the model answers with (ISO 7816-4 table 5-6).
 SW_OK = 0x9000
+SW_END_OF_FILE = 0x6282
 SW_WRONG_LENGTH = 0x6700
 SW_SECURITY = 0x6982
 SW_BLOCKED = 0x6983
@@ -293,7 +294,10 @@ class VirtualCard:
         if self.t0 and case4:
             self._pending[channel] = data
             return ResponseApdu.status(0x6100 | (len(data) if len(data) < 256 else 0))
-        if le is not None and le < len(data):
+        if le is None:
+            # T=1 carries the APDU as it is: without Le the host expects no data (Ne = 0).
+            return ResponseApdu.status(SW_OK)
+        if le < len(data):
             return ResponseApdu(data[:le], 0x90, 0x00)
         return ResponseApdu(data, 0x90, 0x00)
 
@@ -437,6 +441,9 @@ class VirtualCard:
         if offset > len(node.data) or (offset == len(node.data) and node.data):
             return ResponseApdu.status(SW_OFFSET)
         available = node.data[offset:]
+        if not available:
+            # An empty EF: "6C00" would send T=0 hosts round in circles (it means Le=256).
+            return ResponseApdu.status(SW_END_OF_FILE)
         le = apdu.le if apdu.le is not None else 256
         if le > len(available):
             # T=0: the card names the length it can give and expects the command again.
