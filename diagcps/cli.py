@@ -54,12 +54,29 @@ def _output_options(func: Any) -> Any:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="diagcps")
-def main() -> None:
+@click.option("--verbose", "-v", is_flag=True,
+              help="Log what the tool does (APDUs, errors with their traceback) on stderr.")
+def main(verbose: bool) -> None:
     """Diagnostic des cartes CPS et du poste de travail.
 
     Diagnoses French health professional cards (CPS3, CPS4) and the workstation around them,
     without ever spending a PIN try or writing to the card.
     """
+    _configure_logging(verbose)
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Logs go to stderr only when asked: by default a crashing check shows up in the report
+    (status ``error``, with its traceback in the check's details), never as a traceback on the
+    terminal or, worse, in the middle of ``--json`` output."""
+    import logging
+
+    for name in ("diagcps", "apdu"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [logging.StreamHandler(sys.stderr) if verbose
+                              else logging.NullHandler()]
+        logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+        logger.propagate = False
 
 
 # --- check -------------------------------------------------------------------------------------

@@ -57,13 +57,16 @@ def run_checks(specs: Iterable[CheckSpec], ctx: Any) -> list[RunResult]:
         try:
             result = spec.func(ctx)
         except Exception as exc:  # a check never takes the run down with it
-            log.error("check %s crashed:\n%s", spec.id, traceback.format_exc())
+            trace = traceback.format_exc()
+            log.error("check %s crashed:\n%s", spec.id, trace)
             result = CheckResult(
                 Status.ERROR,
                 Text(f"Erreur interne de l'outil : {type(exc).__name__}",
                      f"Internal error of the tool: {type(exc).__name__}"),
                 None,
-                {"exception": f"{type(exc).__name__}: {exc}"},
+                # Support needs the traceback; the report is where it reaches them.
+                {"exception": f"{type(exc).__name__}: {exc}",
+                 "traceback": trace.strip().splitlines()[-12:]},
             )
         done[spec.id] = RunResult(spec, result, (time.perf_counter() - start) * 1000)
     return list(done.values())

@@ -88,6 +88,8 @@ def card_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
         return _verdict("ok", None, Text("Votre carte CPS est opérationnelle.",
                                          "Your CPS card works."), lang)
     status = worst.result.status.value
+    if status == "error":
+        return _verdict("error", None, _tool_error(worst), lang)
     if status == "warning":
         return _verdict("warning", worst.result.code,
                         Text("Votre carte CPS fonctionne, avec une remarque : "
@@ -128,6 +130,8 @@ def workstation_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
     if worst is None:
         return _verdict("ok", None, Text("Ce poste est compatible avec les cartes CPS.",
                                          "This workstation is compatible with CPS cards."), lang)
+    if worst.result.status is Status.ERROR:
+        return _verdict("error", None, _tool_error(worst), lang)
     if worst.result.status is Status.WARNING:
         return _verdict("warning", worst.result.code,
                         Text("Ce poste peut lire la carte, avec une remarque : "
@@ -138,6 +142,13 @@ def workstation_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
                     Text("Ce poste n'est pas prêt : " + _lower_first(worst.result.summary.fr),
                          "This workstation is not ready: "
                          + _lower_first(worst.result.summary.en)), lang)
+
+
+def _tool_error(run: RunResult) -> Text:
+    return Text(f"Diagnostic incomplet : l'outil a échoué sur « {run.spec.title.fr} » "
+                "(détails dans le rapport).",
+                f"Incomplete diagnosis: the tool failed on “{run.spec.title.en}” "
+                "(details in the report).")
 
 
 def _verdict(status: str, code: str | None, text: Text, lang: str) -> dict[str, Any]:

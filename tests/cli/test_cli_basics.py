@@ -83,3 +83,27 @@ def test_language_defaults_to_french_unless_the_locale_is_english(env: dict, lan
 )
 def test_exit_codes_follow_the_contract(statuses: list[str], code: int) -> None:
     assert exit_code({"checks": [{"status": s} for s in statuses]}) == code
+
+
+def test_a_crashing_check_becomes_an_error_the_run_goes_on_and_exit_code_is_3(
+        mocker, tmp_path: Path) -> None:
+    from diagcps.checks.registry import REGISTRY
+    from diagcps.checks.selection import load_all
+
+    load_all()
+    spec = REGISTRY["card.identity"]
+    mocker.patch.dict(REGISTRY, {"card.identity": spec.__class__(
+        spec.id, spec.title, mocker.Mock(side_effect=ZeroDivisionError("boom")), spec.needs)})
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["check", "--virtual-card", "cps3-healthy", "--json",
+                                       "--output", str(out)])
+    report = json.loads(result.stdout)
+    identity = next(c for c in report["checks"] if c["id"] == "card.identity")
+    assert identity["status"] == "error"
+    assert "ZeroDivisionError: boom" in identity["details"]["exception"]
+    assert any("ZeroDivisionError" in line for line in identity["details"]["traceback"])
+    assert next(c for c in report["checks"] if c["id"] == "card.validity")["status"] == "ok"
+    assert report["status"] == "error"
+    assert result.exit_code == 3
+    assert json.loads(out.read_text()) == report
+    assert "Traceback" not in result.stderr
