@@ -12,7 +12,7 @@ from __future__ import annotations
 from apdu.command import CommandApdu
 from apdu.errors import CommandRefused
 from apdu.response import ResponseApdu
-from apdu.transport import Transport
+from apdu.transport import TransportLayer
 
 INS_SELECT = 0xA4
 INS_READ_BINARY = 0xB0
@@ -72,19 +72,9 @@ def check_read_only(command: CommandApdu) -> None:
     raise CommandRefused(command.hex(), name)
 
 
-class ReadOnlyGuard:
+class ReadOnlyGuard(TransportLayer):
     """A transport that forwards only read-only commands to the transport it wraps."""
-
-    def __init__(self, inner: Transport) -> None:
-        self.inner = inner
-
-    @property
-    def atr(self) -> bytes:
-        return self.inner.atr
 
     def transmit(self, command: CommandApdu) -> ResponseApdu:
         check_read_only(command)
         return self.inner.transmit(command)
-
-    def close(self) -> None:
-        self.inner.close()

@@ -18,7 +18,7 @@ from typing import Any
 from apdu.command import CommandApdu
 from apdu.errors import ApduError, NoRecordedAnswer, TranscriptError
 from apdu.response import ResponseApdu
-from apdu.transport import Transport
+from apdu.transport import Transport, TransportLayer
 
 FORMAT = "diagcps-transcript"
 VERSION = 1
@@ -145,24 +145,17 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-class RecordingTransport:
+class RecordingTransport(TransportLayer):
     """Passes exchanges through to ``inner`` and keeps them, to build a transcript."""
 
     def __init__(self, inner: Transport) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.exchanges: list[Exchange] = []
-
-    @property
-    def atr(self) -> bytes:
-        return self.inner.atr
 
     def transmit(self, command: CommandApdu) -> ResponseApdu:
         response = self.inner.transmit(command)
         self.exchanges.append(Exchange(command.to_bytes(), response.to_bytes()))
         return response
-
-    def close(self) -> None:
-        self.inner.close()
 
     def transcript(self, provenance: Provenance, **kwargs: Any) -> Transcript:
         return Transcript(self.atr, provenance, list(self.exchanges), **kwargs)

@@ -23,7 +23,24 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-class T0Transport:
+class TransportLayer:
+    """A transport that adds a behaviour on top of another one and passes the rest through."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+
+    @property
+    def atr(self) -> bytes:
+        return self.inner.atr
+
+    def transmit(self, command: CommandApdu) -> ResponseApdu:
+        return self.inner.transmit(command)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class T0Transport(TransportLayer):
     """Applies the T=0 transport rules over any transport.
 
     ``61xx`` is followed by GET RESPONSE (data chained), ``6Cxx`` by the same command with Le = xx.
@@ -32,16 +49,9 @@ class T0Transport:
     """
 
     def __init__(self, inner: Transport, *, max_chain: int = 16, max_resend: int = 2) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.max_chain = max_chain
         self.max_resend = max_resend
-
-    @property
-    def atr(self) -> bytes:
-        return self.inner.atr
-
-    def close(self) -> None:
-        self.inner.close()
 
     def transmit(self, command: CommandApdu) -> ResponseApdu:
         response = self.inner.transmit(command)

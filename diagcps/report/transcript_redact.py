@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from apdu.transcript import Exchange, Provenance, Transcript
+from diagcps.cps.codes import luhn_check_digit
 
 
 def _digits(seed: str, count: int) -> str:
@@ -35,17 +36,6 @@ def _letters(seed: str, count: int) -> str:
     return out[:count]
 
 
-def luhn_digit(payload: str) -> str:
-    total = 0
-    for i, char in enumerate(reversed(payload)):
-        value = int(char)
-        if i % 2 == 0:
-            value *= 2
-            value -= 9 if value > 9 else 0
-        total += value
-    return str((10 - total % 10) % 10)
-
-
 def _bcd(digits: str) -> bytes:
     if len(digits) % 2:
         digits += "F"
@@ -60,8 +50,8 @@ def replacements(reading: Any) -> dict[bytes, bytes]:
         fake = _digits(serial, len(serial))
         pan_old = "8025000001" + serial
         pan_new = "8025000001" + fake
-        old = pan_old + luhn_digit(pan_old)
-        new = pan_new + luhn_digit(pan_new)
+        old = pan_old + str(luhn_check_digit(pan_old))
+        new = pan_new + str(luhn_check_digit(pan_new))
         pairs[_bcd(old)] = _bcd(new)
         pairs[serial.encode()] = fake.encode()
     number = reading.card_number or ""
@@ -73,7 +63,7 @@ def replacements(reading: Any) -> dict[bytes, bytes]:
     if holder is not None:
         if holder.national_id and holder.id_number and holder.id_number.isdigit():
             body = _digits(holder.id_number, len(holder.id_number) - 1)
-            fake_number = body + luhn_digit(body)
+            fake_number = body + str(luhn_check_digit(body))
             fake_id = holder.national_id[: len(holder.national_id) - len(holder.id_number)] \
                 + fake_number
             pairs[holder.national_id.encode()] = fake_id.encode()
