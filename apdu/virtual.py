@@ -20,10 +20,12 @@ Profile format ``diagcps-card-profile`` version 1 (all binary values in hex)::
                "verified": false, "value": "31323334", "extra": "A1088C06..."}],
      "quirks": {"pin_data_needs_mf": true, "cps2ter_selected": false,
                 "verify_needs_application": null, "lost_selection": false,
-                "select_p2_00": "reject", "get_data_pin": true}}
+                "select_p2_00": "reject", "get_data_pin": true, "max_read": 231}}
 
 A file without ``data`` is a DF. ``read`` is ``"always"`` (default) or ``"pin"`` (needs PIN
-ref 1 verified, like the practice situations of a CPS).
+ref 1 verified, like the practice situations of a CPS). ``max_read``: the most bytes one READ
+BINARY gives (a larger Le answers ``6Cxx``); unlimited when absent. A generated FCP carries the
+IAS-ECC security attributes (``A1``: ``8C``/``9C`` compact form) and life cycle (``8A 05``).
 """
 
 from __future__ import annotations
@@ -412,6 +414,14 @@ class VirtualCard:
             body = b"\x80\x02" + len(node.data).to_bytes(2, "big") + b"\x82\x01\x01\x83\x02" + fid
             if node.sfi is not None:
                 body += bytes((0x88, 0x01, (node.sfi << 3) & 0xFF))
+        # IAS-ECC FCPs carry the security attributes in compact form (A1 > 8C contact, 9C
+        # contactless: access mode byte 7B, then one condition per operation, READ last) and the
+        # life cycle "operational, activated" (8A 05), as the public CPx traces show. Middleware
+        # such as OpenSC's iasecc driver refuses an FCP without them.
+        read = 0x12 if node.read == "pin" else 0x00  # user authentication (PIN, SE 2) / always
+        rules = bytes((0x7B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, read))
+        body += (bytes((0xA1, 2 * (2 + len(rules)), 0x8C, len(rules))) + rules
+                 + bytes((0x9C, len(rules))) + rules + b"\x8A\x01\x05")
         return bytes((0x62, len(body))) + body
 
     # --- READ BINARY -----------------------------------------------------------------------------
@@ -448,6 +458,11 @@ class VirtualCard:
         if le > len(available):
             # T=0: the card names the length it can give and expects the command again.
             return ResponseApdu.status(0x6C00 | len(available))
+        max_read = self.quirks.get("max_read")
+        if max_read and le > max_read:
+            # A card that gives at most max_read bytes a READ BINARY (E7 on a CPS3) names
+            # that length the same way.
+            return ResponseApdu.status(0x6C00 | max_read)
         return ResponseApdu(available[:le], 0x90, 0x00)
 
     def _pin_verified(self, ref: int) -> bool:

@@ -211,25 +211,21 @@ def demo(profile: str, as_json: bool, output: str | None, redact: bool,
         os.environ.update(daemon.env)
         with VpcdBridge(card, port=daemon.vpcd_port) as bridge:
             bridge.insert()
-            _wait_for_card(PcscSource(), timeout_s=5.0)
+            _wait_for_card(daemon.reader_names[0], timeout_s=5.0)
             _run(PcscSource(), checks=(), skip=(), reader=None, record=None, as_json=as_json,
                  output=output, redact=redact, lang=lang, now=now)
 
 
-def _wait_for_card(source: Any, timeout_s: float) -> None:
-    """pcscd sees a newly inserted card at its next presence poll (every 400 ms)."""
-    import time
+def _wait_for_card(reader: str, timeout_s: float) -> None:
+    """pcscd sees a newly inserted card at its next presence poll (every 400 ms): wait for that
+    event (SCardGetStatusChange), not in a loop. A card still absent after ``timeout_s`` is left
+    to the diagnosis to report."""
+    import contextlib
 
-    from diagcps.sources import SourceError
+    from diagcps import pcsc
 
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if any(r.state == "present" for r in source.readers()):
-                return
-        except SourceError:
-            pass
-        time.sleep(0.05)
+    with contextlib.suppress(pcsc.PcscError):
+        pcsc.wait_for_reader(reader, {"present", "in_use"}, timeout_s)
 
 
 # --- shared run --------------------------------------------------------------------------------

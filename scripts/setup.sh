@@ -17,6 +17,11 @@ cd "$(dirname "$0")/.."
 # pcscd and the vpcd virtual reader driver are the real PC/SC stack the demo and the tests use;
 # libpcsclite-dev and gcc build pyscard, which has no Linux wheel.
 packages=(pcscd vsmartcard-vpcd libpcsclite-dev gcc python3-venv python3-dev)
+# OpenSC (pkcs15-tool): the independent reader of CPS cards that the benchmark, bench/run.py,
+# compares diagcps with.
+if [ "$mode" = test ]; then
+  packages+=(opensc)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
