@@ -45,6 +45,10 @@ class ProtocolLoop(TransportError):
     """The card kept answering 61xx/6Cxx beyond the bound the T=0 layer allows."""
 
 
+class TooManyApdus(TransportError):
+    """A reading went past the number of commands one card may take (see ``ApduLimit``)."""
+
+
 class TranscriptError(ApduError):
     """A transcript file is unreadable, of an unknown version, or malformed."""
 

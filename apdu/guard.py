@@ -65,6 +65,10 @@ def check_read_only(command: CommandApdu) -> None:
     if command.ins == INS_VERIFY:
         if command.data:
             raise CommandRefused(command.hex(), _KNOWN_WRITES[INS_VERIFY])
+        if command.le is not None:
+            # Only the header alone (case 1) is the counter query of ISO 7816-4; a VERIFY
+            # carrying an Le is something else, which some card may take for a try.
+            raise CommandRefused(command.hex(), "VERIFY with Le (only the empty VERIFY reads)")
         return
     if command.ins in READ_ONLY_INSTRUCTIONS:
         return

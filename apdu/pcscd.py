@@ -158,6 +158,9 @@ class PrivatePcscd:
             with VpcdBridge(card, port=daemon.vpcd_port):
                 ...
 
+    ``readers=False`` starts the daemon with no reader configured at all (the "service running,
+    no reader plugged in" situation); ``vpcd_port`` is then unused.
+
     ``stop()`` signals only the child it started, by PID. With ``die_with_parent`` (default) the
     daemon also gets SIGTERM if the thread that started it dies (``setpriv --pdeathsig``), so a
     killed test run does not leave a daemon behind; start it from a thread that outlives it.
@@ -172,8 +175,10 @@ class PrivatePcscd:
         driver: str | os.PathLike[str] = VPCD_DRIVER,
         die_with_parent: bool = True,
         run_dir: str | os.PathLike[str] | None = None,
+        readers: bool = True,
     ) -> None:
         self.debug = debug
+        self.readers = readers
         self.apdu_log = apdu_log
         self.driver = Path(driver)
         #: Where the isolated daemon's socket goes; known in advance when given, so that
@@ -217,8 +222,8 @@ class PrivatePcscd:
         return str(Path(run_dir) / SOCKET_NAME)
 
     @property
-    def reader_names(self) -> tuple[str, str]:
-        return READER_NAMES
+    def reader_names(self) -> tuple[str, ...]:
+        return READER_NAMES if self.readers else ()
 
     @property
     def pid(self) -> int | None:
@@ -285,13 +290,15 @@ class PrivatePcscd:
                 with contextlib.suppress(FileNotFoundError):
                     (run_dir / name).unlink()
         self.vpcd_port = self._requested_port or free_port_pair()
-        # pcscd -c takes a directory (every file in it is read) or a single file.
-        (conf_dir / "vpcd").write_text(
-            f'FRIENDLYNAME "{FRIENDLY_NAME}"\n'
-            f"DEVICENAME   /dev/null:{self.vpcd_port}\n"
-            f"LIBPATH      {self.driver}\n"
-            f"CHANNELID    {self.vpcd_port}\n"
-        )
+        # pcscd -c takes a directory (every file in it is read) or a single file; an empty
+        # directory gives a daemon without readers.
+        if self.readers:
+            (conf_dir / "vpcd").write_text(
+                f'FRIENDLYNAME "{FRIENDLY_NAME}"\n'
+                f"DEVICENAME   /dev/null:{self.vpcd_port}\n"
+                f"LIBPATH      {self.driver}\n"
+                f"CHANNELID    {self.vpcd_port}\n"
+            )
         pcscd = _find_program("pcscd")
         assert pcscd is not None  # checked by available()
         daemon = [pcscd, "--foreground", "--debug" if self.debug else "--error", "-c",
@@ -340,7 +347,7 @@ class PrivatePcscd:
         if self._proc is None:
             raise RuntimeError("pcscd is not started")
         deadline = time.monotonic() + timeout
-        wanted = {self.vpcd_port, self.vpcd_port + 1}
+        wanted = {self.vpcd_port, self.vpcd_port + 1} if self.readers else set()
         while True:
             if self._proc.poll() is not None:
                 raise RuntimeError(

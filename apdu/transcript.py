@@ -86,6 +86,10 @@ class Transcript:
                     raise TranscriptError(f"exchange {i} is too short to be an APDU pair")
                 exchanges.append(Exchange(command, response))
             redactions = prov.get("redactions") or []
+            for name, value in (("reader", doc.get("reader")), ("protocol", doc.get("protocol")),
+                                ("recorded_at", prov.get("recorded_at"))):
+                if value is not None and not isinstance(value, str):
+                    raise TranscriptError(f"transcript field {name} must be text")
             return cls(
                 atr=bytes.fromhex(str(doc.get("atr", ""))),
                 provenance=Provenance(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from apdu.command import CommandApdu
-from apdu.errors import ProtocolLoop
+from apdu.errors import ProtocolLoop, TooManyApdus
 from apdu.response import ResponseApdu
 
 INS_GET_RESPONSE = 0xC0
@@ -56,7 +56,9 @@ class T0Transport(TransportLayer):
     def transmit(self, command: CommandApdu) -> ResponseApdu:
         response = self.inner.transmit(command)
         resends = 0
-        while response.sw1 == 0x6C:
+        # 6Cxx corrects the Le of a command that has one. Giving an Le to a command sent
+        # without (an empty VERIFY above all) would make it another command: never.
+        while response.sw1 == 0x6C and command.le is not None:
             resends += 1
             if resends > self.max_resend:
                 raise ProtocolLoop(f"card kept answering 6Cxx to {command}")
@@ -74,6 +76,27 @@ class T0Transport(TransportLayer):
             response = self.inner.transmit(get_response)
             data += response.data
         return ResponseApdu(data, response.sw1, response.sw2)
+
+
+class ApduLimit(TransportLayer):
+    """Carries at most ``limit`` commands, then raises :class:`TooManyApdus`.
+
+    :class:`T0Transport` bounds each exchange; this bounds their number. A card (or a recording)
+    can keep a reading going with answers that each look plausible: a directory naming thousands
+    of files, files that never end. Put below the T=0 layer, it counts what reaches the wire.
+    """
+
+    def __init__(self, inner: Transport, limit: int) -> None:
+        super().__init__(inner)
+        self.limit = limit
+        self.sent = 0
+
+    def transmit(self, command: CommandApdu) -> ResponseApdu:
+        if self.sent >= self.limit:
+            raise TooManyApdus(f"the card needed more than {self.limit} commands; reading "
+                               f"stopped before {command}")
+        self.sent += 1
+        return self.inner.transmit(command)
 
 
 def _channel_class(cla: int) -> int:

@@ -37,10 +37,24 @@ def _lang_option(func: Any) -> Any:
         func)
 
 
+def _file_to_write(_ctx: Any, param: Any, value: str | None) -> str | None:
+    """Refuse, before a diagnosis that may take seconds, a file that cannot be written: its
+    folder must exist and be writable (click checks only an existing file)."""
+    if value is None:
+        return None
+    folder = Path(value).parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"the folder {str(folder)!r} does not exist", param=param)
+    if not os.access(folder, os.W_OK):
+        raise click.BadParameter(f"the folder {str(folder)!r} is not writable", param=param)
+    return value
+
+
 def _output_options(func: Any) -> Any:
     func = click.option("--json", "as_json", is_flag=True,
                         help="Print only the JSON report on stdout.")(func)
     func = click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+                        callback=_file_to_write,
                         help="Also write the JSON report to this file (for a support ticket).")(
         func)
     func = click.option("--redact", is_flag=True,
@@ -87,6 +101,7 @@ def _configure_logging(verbose: bool) -> None:
 @click.option("--list-checks", is_flag=True, help="List the checks and their ids, then exit.")
 @click.option("--reader", metavar="TEXT", help="Only the reader whose name contains TEXT.")
 @click.option("--record", type=click.Path(dir_okay=False, writable=True),
+              callback=_file_to_write,
               help="Write the APDU transcript of the card to this file.")
 @click.option("--timeout", type=click.FloatRange(0.1, 120), default=DEFAULT_TIMEOUT,
               show_default=True, help="Bound, in seconds, of every wait on the service or card.")
@@ -248,8 +263,9 @@ def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader:
         sys.exit(EXIT_USAGE)
     report = build_report(diagnosis, lang=lang, redacted=redact)
     text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    unwritten = False
     if output:
-        write_atomic(Path(output), text)
+        unwritten = not _write(output, lambda: write_atomic(Path(output), text))
     if record:
         if diagnosis.transcript is None:
             click.echo("diagcps: no card was read, no transcript written", err=True)
@@ -259,7 +275,7 @@ def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader:
                 from diagcps.report.transcript_redact import redact_transcript
 
                 transcript = redact_transcript(transcript, diagnosis)
-            transcript.save(record)
+            unwritten |= not _write(record, lambda: transcript.save(record))
     if as_json:
         sys.stdout.write(text)
     else:
@@ -268,7 +284,18 @@ def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader:
         from diagcps.report.terminal import render
 
         render(report, Console(highlight=False), output_path=output)
-    sys.exit(exit_code(report))
+    sys.exit(EXIT_USAGE if unwritten else exit_code(report))
+
+
+def _write(path: str, write: Any) -> bool:
+    """Write a file the user asked for (atomically: never half a file, even on Ctrl-C); on
+    failure (disk full, folder gone since the start) say so and go on with the rest."""
+    try:
+        write()
+    except OSError as exc:
+        click.echo(f"diagcps: cannot write {path}: {exc.strerror or exc}", err=True)
+        return False
+    return True
 
 
 def exit_code(report: dict[str, Any]) -> int:
@@ -323,14 +350,45 @@ def _print_check_list(lang: str, as_json: bool) -> None:
         click.echo(f"{spec.id:<{width}}  {spec.title.get(lang)}")
 
 
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP, turned into an exception so that the card is released on the way out.
+
+    Killed outright, the tool would leave its PC/SC connection open, and pcscd resets a card a
+    dead client leaves connected (measured): another program's logged-in session would be lost.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, _frame: Any) -> None:
+    raise _Terminated(signum)
+
+
+def _handle_termination() -> None:
+    import signal
+
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        # Only over the default action: a signal ignored on purpose (nohup) stays ignored.
+        if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, _terminate)
+
+
 def run(args: list[str] | None = None) -> None:
     """Console entry point: click's own handling, except that Ctrl-C ends with a short message
-    and exit code 130 (click would print "Aborted!" and exit 1)."""
+    and exit code 130 (click would print "Aborted!" and exit 1), SIGTERM with 143 and SIGHUP
+    with 129, each after releasing the card."""
+    _handle_termination()
     try:
         code = main.main(args, prog_name="diagcps", standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("\ndiagcps: interrompu / interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except _Terminated as exc:
+        click.echo("\ndiagcps: arrêté / terminated", err=True)
+        sys.exit(128 + exc.signum)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -7,6 +7,7 @@ card check looks at that one reading. Nothing here prints.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -15,6 +16,7 @@ from typing import Any
 
 from apdu.errors import ApduError
 from apdu.transcript import Provenance, RecordingTransport, Transcript
+from apdu.transport import ApduLimit
 from diagcps.checks.context import CheckContext
 from diagcps.checks.registry import RunResult, run_checks
 from diagcps.checks.selection import select_checks
@@ -33,6 +35,10 @@ class CardOutcome:
     reading: Any | None = None  # diagcps.cps.model.CardReading
     open_error: str | None = None  # finding code when the card could not be opened
     open_message: str | None = None
+    #: The finding code that made the reading start over once (another program's reset).
+    retried_after: str | None = None
+    #: ``"Type: message"`` when reading the card crashed (a bug of the tool, never the card's).
+    crashed: str | None = None
 
 
 @dataclass
@@ -120,7 +126,33 @@ def _select_readers(diagnosis: Diagnosis) -> list[ReaderView]:
     return matches if len(matches) == 1 else []
 
 
+#: The most commands one card reading may send: a healthy CPS3 takes 40 (bench/apdu_counts.py).
+#: A card whose plausible-looking answers would keep the reading going (directories naming
+#: thousands of files, files without end) is stopped here; each command is itself bounded in
+#: time by the transport (``--timeout``) and in GET RESPONSE / Le rounds by the T=0 layer.
+MAX_APDUS_PER_CARD = 300
+
+#: A reset by another program loses nothing of ours (the tool never logs in): read again, once.
+_RETRY_ONCE_AFTER = "CARD_RESET"
+
+
 def _read_one(
+    source: CardSource, reader: ReaderView, now: datetime, record: bool,
+    dictionary: Path | None,
+) -> tuple[CardOutcome, RecordingTransport | None]:
+    outcome, recorder = _read_once(source, reader, now, record, dictionary)
+    if _RETRY_ONCE_AFTER in (outcome.open_error, *_problem_codes(outcome)):
+        log.info("%s: the card was reset by another program; reading it again", reader.name)
+        outcome, recorder = _read_once(source, reader, now, record, dictionary)
+        outcome.retried_after = _RETRY_ONCE_AFTER
+    return outcome, recorder
+
+
+def _problem_codes(outcome: CardOutcome) -> list[str]:
+    return [p.code for p in getattr(outcome.reading, "problems", None) or ()]
+
+
+def _read_once(
     source: CardSource, reader: ReaderView, now: datetime, record: bool,
     dictionary: Path | None,
 ) -> tuple[CardOutcome, RecordingTransport | None]:
@@ -134,7 +166,11 @@ def _read_one(
         return outcome, None
     recorder = RecordingTransport(transport) if record else None
     try:
-        outcome.reading = read_card(recorder or transport, now=now, dictionary=dictionary)
+        outcome.reading = read_card(ApduLimit(recorder or transport, MAX_APDUS_PER_CARD),
+                                    now=now, dictionary=dictionary)
+    except Exception as exc:  # read_card never raises for the card's doing: this is our bug
+        log.error("reading the card in %s crashed:\n%s", reader.name, traceback.format_exc())
+        outcome.crashed = f"{type(exc).__name__}: {exc}"
     finally:
         try:
             transport.close()

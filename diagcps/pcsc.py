@@ -615,18 +615,40 @@ class PcscTransport:
             # The exchange broke at the reader: either the card just left (pcscd has not polled
             # yet) or it stopped answering. Ask the reader until it knows.
             code = self._removed_or_mute()
+            if code in (GENERIC_CODE, "PCSC_SERVICE_DOWN"):
+                code = self._after_failure(code)
             raise TransportError(
                 f"the exchange of {command.hex()} failed (0x{hresult:08X},"
                 f" {len(response)} bytes)", code=code,
             )
-        code = map_hresult(hresult)
-        if code == "PCSC_SERVICE_DOWN":
-            # Measured: a pcscd killed under an open connection gives NO_SERVICE, but the service
-            # was there when we connected: it stopped during use.
-            code = "PCSC_SERVICE_STOPPED"
+        code = self._after_failure(map_hresult(hresult))
         raise TransportError(
             f"SCardTransmit of {command.hex()} failed (0x{hresult:08X})", code=code
         )
+
+    def _after_failure(self, code: str) -> str:
+        """Refine a failure code that does not say what happened, by asking the service on a
+        fresh context (ours may be dead) what became of it and of our reader."""
+        if code == "PCSC_SERVICE_DOWN":
+            # Measured: a pcscd killed under an open connection gives NO_SERVICE, but the service
+            # was there when we connected: it stopped during use.
+            return "PCSC_SERVICE_STOPPED"
+        if code != GENERIC_CODE:
+            return code
+        # Measured: pcscd stopped between two commands of ours answers the next one with
+        # SCARD_W_SECURITY_VIOLATION (0x8010006A), a code that says nothing of the cause.
+        until = time.monotonic() + _SETTLE_S
+        while True:
+            try:
+                states = list_readers(timeout_s=_SETTLE_S)
+            except PcscError:
+                return "PCSC_SERVICE_STOPPED"
+            mine = next((s for s in states if s.name == self.reader_name), None)
+            if mine is not None and mine.state == "empty":
+                return "CARD_REMOVED"
+            if time.monotonic() >= until:
+                return "NO_READER" if mine is None else code
+            time.sleep(0.05)
 
     def _removed_or_mute(self) -> str:
         scard, card = self._scard, self._card

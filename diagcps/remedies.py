@@ -268,10 +268,12 @@ _CATALOGUE: dict[str, tuple[str, str, str | None]] = {
         None,
     ),
     "PCSC_TIMEOUT": (
-        "Le lecteur n’a pas répondu à temps. Débranchez-le puis rebranchez-le ; essayez un autre "
-        "port USB ou un autre lecteur.",
-        "The reader did not answer in time. Unplug it and plug it back in; try another USB port "
-        "or another reader.",
+        "Le lecteur ou la carte n’a pas répondu à temps. Retirez la carte et réinsérez-la, "
+        "débranchez le lecteur puis rebranchez-le ; essayez un autre port USB ou un autre "
+        "lecteur. Si la carte reste muette dans un autre lecteur, c’est elle qui est en cause.",
+        "The reader or the card did not answer in time. Take the card out and insert it again, "
+        "unplug the reader and plug it back in; try another USB port or another reader. If the "
+        "card stays silent in another reader too, the card is at fault.",
         None,
     ),
     "SEVERAL_READERS": (

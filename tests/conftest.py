@@ -159,3 +159,17 @@ def _pcsc_cards_out() -> Iterator[None]:
     yield
     if _stack is not None:
         _stack.remove_all()
+
+
+# --- hypothesis profiles -------------------------------------------------------------------------
+# HYPOTHESIS_PROFILE selects one; "ci" is the default. "ci": the card fuzz runs 2,000 examples
+# (tests without their own max_examples), derandomized so that a CI run is reproducible. "long":
+# 50,000 random examples, for a soak run (see the README, "Faults and bad input").
+from hypothesis import HealthCheck as _HealthCheck  # noqa: E402
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", max_examples=2000, deadline=None, derandomize=True,
+                                      suppress_health_check=[_HealthCheck.too_slow])
+_hypothesis_settings.register_profile("long", max_examples=50_000, deadline=None,
+                                      suppress_health_check=[_HealthCheck.too_slow])
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -9,14 +9,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from diagcps.checks.base import CheckResult, Status, finding, ok
+from diagcps.checks.base import CheckResult, Status, Text, finding, ok
 from diagcps.checks.registry import check
 
 SOON = timedelta(days=60)
 
 #: Reading problems that mean the card or the link went away, in the order they matter.
+#: PCSC_ERROR last: a PC/SC failure nothing more precise could be said of still cut the reading.
 _LINK_PROBLEMS = ("CARD_REMOVED", "PCSC_SERVICE_STOPPED", "CARD_RESET", "PCSC_TIMEOUT",
-                  "CARD_IN_USE", "CARD_MUTE")
+                  "CARD_IN_USE", "CARD_MUTE", "NO_READER", "PCSC_ERROR")
 
 
 def _reading(ctx: Any) -> Any:
@@ -38,8 +39,8 @@ def card_present(ctx: Any) -> CheckResult:
             "CARD_ABSENT": ("La carte a été retirée avant l'analyse.",
                             "The card was removed before the diagnosis."),
         }
-        fr, en = texts.get(code, ("La carte n'a pas pu être ouverte.",
-                                  "The card could not be opened."))
+        fr, en = texts.get(code, _LINK_TEXT.get(code, ("La carte n'a pas pu être ouverte.",
+                                                       "The card could not be opened.")))
         return finding(Status.FAIL, code, fr, en, reader=outcome.reader,
                        error=outcome.open_message)
     readers = facts.get("readers") or []
@@ -64,6 +65,13 @@ def card_present(ctx: Any) -> CheckResult:
 def card_detected(ctx: Any) -> CheckResult:
     reading = _reading(ctx)
     if reading is None:
+        outcome = ctx.facts.get("outcomes", {}).get(ctx.facts.get("diagnosed") or "")
+        if getattr(outcome, "crashed", None):
+            # Exit code 3 and the report still written, as for a check that crashes.
+            return CheckResult(Status.ERROR,
+                               Text("Erreur interne de l'outil pendant la lecture de la carte.",
+                                    "Internal error of the tool while reading the card."),
+                               None, {"exception": outcome.crashed})
         return finding(Status.FAIL, "CARD_READ_ERROR", "La carte n'a pas pu être lue.",
                        "The card could not be read.")
     atr = reading.atr.hex().upper()
@@ -280,23 +288,28 @@ def card_read(ctx: Any) -> CheckResult:
         return ok("Pas de carte lue.", "No card read.")
     problems = [{"code": p.code, "step": p.step, "message": p.message, "sw": p.sw}
                 for p in reading.problems]
+    outcome = ctx.facts.get("outcomes", {}).get(ctx.facts.get("diagnosed") or "")
+    retried = {"retried_after": outcome.retried_after} if getattr(
+        outcome, "retried_after", None) else {}
     link = _link_problem(reading)
     if link is not None:
         result = _problem_result(link)
         result.details["problems"] = problems
+        result.details.update(retried)
         return result
     if any(p.code == "REPLAY_MISSING" for p in reading.problems):
         return finding(Status.WARNING, "REPLAY_MISSING",
                        "L'enregistrement ne contient pas toutes les réponses de la carte.",
                        "The recording does not hold every answer of the card.",
-                       problems=problems, apdu_count=reading.apdu_count)
+                       problems=problems, apdu_count=reading.apdu_count, **retried)
     if problems:
         return finding(Status.WARNING, "CARD_READ_ERROR",
                        "La carte a donné des réponses inattendues ; le diagnostic est partiel.",
                        "The card gave unexpected answers; the diagnosis is partial.",
-                       problems=problems, apdu_count=reading.apdu_count)
+                       problems=problems, apdu_count=reading.apdu_count, **retried)
     return ok(f"Carte lue en {reading.apdu_count} échanges.",
-              f"Card read in {reading.apdu_count} exchanges.", apdu_count=reading.apdu_count)
+              f"Card read in {reading.apdu_count} exchanges.", apdu_count=reading.apdu_count,
+              **retried)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -322,6 +335,10 @@ _LINK_TEXT = {
                     "Another program holds the card exclusively."),
     "CARD_MUTE": ("La carte ne répond pas (carte muette).",
                   "The card does not answer (mute card)."),
+    "NO_READER": ("Le lecteur a disparu pendant l'analyse.",
+                  "The reader went away during the diagnosis."),
+    "PCSC_ERROR": ("Une erreur du service carte à puce a interrompu la lecture de la carte.",
+                   "A smart-card service error cut the reading of the card short."),
 }
 
 

@@ -32,6 +32,11 @@ def pcsc_service(ctx: Any) -> CheckResult:
         return finding(Status.FAIL, code, "Le service carte à puce a renvoyé une erreur.",
                        "The smart-card service returned an error.",
                        error=facts.get("pcsc_message"))
+    stopped = _stopped_during_use(facts.get("outcomes") or {})
+    if stopped is not None:
+        fr, en = _SERVICE_TEXT["PCSC_SERVICE_STOPPED"]
+        return finding(Status.FAIL, "PCSC_SERVICE_STOPPED", fr, en, reader=stopped[0],
+                       error=stopped[1])
     if facts.get("source_kind") == "replay":
         return ok("Analyse d'un enregistrement : pas de service PC/SC utilisé.",
                   "Replaying a recording: no PC/SC service used.")
@@ -72,3 +77,15 @@ def reader_selection(ctx: Any) -> CheckResult:
                        f"Several readers match “{wanted}”.", filter=wanted)
     return ok(f"Lecteur choisi : {ctx.facts.get('diagnosed') or wanted}.",
               f"Reader chosen: {ctx.facts.get('diagnosed') or wanted}.", filter=wanted)
+
+
+def _stopped_during_use(outcomes: dict[str, Any]) -> tuple[str, str | None] | None:
+    """``(reader, message)`` when the service listed the readers, then went away while a card
+    was opened or read: not the card's fault but the service's (checks run after the reading)."""
+    for outcome in outcomes.values():
+        if outcome.open_error in ("PCSC_SERVICE_STOPPED", "PCSC_SERVICE_DOWN"):
+            return outcome.reader, outcome.open_message
+        for problem in getattr(outcome.reading, "problems", None) or ():
+            if problem.code == "PCSC_SERVICE_STOPPED":
+                return outcome.reader, problem.message
+    return None

@@ -10,6 +10,7 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
@@ -66,8 +67,13 @@ def certificate_state(not_before: datetime, not_after: datetime, now: datetime) 
     return CERT_VALID
 
 
-def key_description(certificate: x509.Certificate) -> str:
-    key = certificate.public_key()
+def key_description(certificate: x509.Certificate) -> str | None:
+    """``RSA 2048``...; None when the key cannot be decoded (unknown algorithm, damaged key):
+    the rest of the certificate, its dates above all, is still worth reporting."""
+    try:
+        key = certificate.public_key()
+    except (UnsupportedAlgorithm, ValueError):
+        return None
     if isinstance(key, rsa.RSAPublicKey):
         return f"RSA {key.key_size}"
     if isinstance(key, ec.EllipticCurvePublicKey):
@@ -90,7 +96,8 @@ def decode_certificate(der: bytes, *, label: str, path: str, now: datetime) -> C
         common_names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         common_name = str(common_names[0].value) if common_names else None
         key = key_description(cert)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
+        # cryptography has several unrelated exception types for bad DER: each seen by fuzzing.
         raise CertificateError(f"{path}: not a readable X.509 certificate ({exc})") from exc
     serial = cert.serial_number
     return Certificate(

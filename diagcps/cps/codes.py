@@ -123,7 +123,7 @@ def parse_dictionary(raw: bytes | str) -> dict[str, dict[str, str]]:
         table, code = fields[0].strip().upper(), fields[1].strip()
         label = "\t".join(fields[5:]).strip()
         declared = fields[4].strip()
-        if declared.isdigit() and 0 < int(declared) < len(label):
+        if is_digits(declared) and 0 < int(declared) < len(label):
             label = label[: int(declared)].rstrip()
         if not table or not code or not label:
             continue
@@ -168,9 +168,9 @@ class CodeTables:
             if code in source:
                 return source[code]
             # The dictionary may write numeric codes with or without leading zeros.
-            if code.isdigit():
+            if is_digits(code):
                 for key, value in source.items():
-                    if key.isdigit() and int(key) == int(code) and len(key) <= 3:
+                    if is_digits(key) and int(key) == int(code) and len(key) <= 3:
                         return value
         return None
 
@@ -178,9 +178,15 @@ class CodeTables:
 # --- check digits and national identifiers -----------------------------------------------------
 
 
+def is_digits(text: str) -> bool:
+    """Only the ASCII digits 0-9: ``str.isdigit`` also accepts ``²`` or ``٣``, which ``int``
+    then refuses (card text is ISO-8859-1, where ``²`` is byte B2)."""
+    return text.isascii() and text.isdigit()
+
+
 def luhn_check_digit(digits: str) -> int:
     """The Luhn digit that completes ``digits`` (ISO/IEC 7812-1 annex B)."""
-    if not digits.isdigit():
+    if not is_digits(digits):
         raise ValueError(f"not all digits: {digits!r}")
     total = 0
     for position, char in enumerate(reversed(digits)):
@@ -195,7 +201,7 @@ def luhn_check_digit(digits: str) -> int:
 
 def luhn_ok(number: str) -> bool:
     """Whether the last digit of ``number`` is the Luhn check digit of the others."""
-    if len(number) < 2 or not number.isdigit():
+    if len(number) < 2 or not is_digits(number):
         return False
     return luhn_check_digit(number[:-1]) == int(number[-1])
 
@@ -218,7 +224,7 @@ def adeli_ok(number: str) -> bool | None:
     """
     if len(number) != ADELI_LENGTH:
         return False
-    if not number.isdigit():
+    if not is_digits(number):
         return None
     return luhn_ok(number)
 

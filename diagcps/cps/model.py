@@ -113,8 +113,8 @@ class Certificate:
     serial_number: str
     not_before: datetime
     not_after: datetime
-    #: e.g. ``"RSA 2048"``.
-    key: str
+    #: e.g. ``"RSA 2048"``; None when the key could not be decoded.
+    key: str | None
     state: str
     #: SHA-256 of the DER certificate, upper-case hex.
     sha256: str

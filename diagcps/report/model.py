@@ -97,12 +97,20 @@ def card_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
                              "Your CPS card works, with a remark: "
                              + _lower_first(worst.result.summary.en)), lang)
     headline = _CARD_HEADLINES.get(worst.result.code or "")
+    if worst.result.code in _NOT_CHECKED:
+        # The card was not shown to fail: the link to it broke. Say so, not "does not work".
+        headline = Text("Carte non vérifiée : " + _lower_first(worst.result.summary.fr),
+                        "Card not checked: " + _lower_first(worst.result.summary.en))
     text = headline or Text("Votre carte CPS ne fonctionne pas : "
                             + _lower_first(worst.result.summary.fr),
                             "Your CPS card does not work: "
                             + _lower_first(worst.result.summary.en))
     return _verdict(status, worst.result.code, text, lang)
 
+
+#: Failures of the link to the card (TROUBLESHOOTING.md section 3), not of the card itself.
+_NOT_CHECKED = frozenset({"CARD_REMOVED", "CARD_RESET", "PCSC_TIMEOUT", "CARD_IN_USE",
+                          "PCSC_SERVICE_STOPPED", "NO_READER", "PCSC_ERROR"})
 
 _CARD_HEADLINES = {
     "PIN_BLOCKED": Text("Votre carte CPS est bloquée (code porteur bloqué).",

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from apdu.transcript import Exchange, Provenance, Transcript
-from diagcps.cps.codes import luhn_check_digit
+from diagcps.cps.codes import is_digits, luhn_check_digit
 
 
 def _digits(seed: str, count: int) -> str:
@@ -46,7 +46,7 @@ def replacements(reading: Any) -> dict[bytes, bytes]:
     """Byte patterns of the card's personal values mapped to same-length pseudonyms."""
     pairs: dict[bytes, bytes] = {}
     serial = reading.serial or ""
-    if serial.isdigit():
+    if is_digits(serial):
         fake = _digits(serial, len(serial))
         pan_old = "8025000001" + serial
         pan_new = "8025000001" + fake
@@ -55,13 +55,13 @@ def replacements(reading: Any) -> dict[bytes, bytes]:
         pairs[_bcd(old)] = _bcd(new)
         pairs[serial.encode()] = fake.encode()
     number = reading.card_number or ""
-    if number.isdigit():
+    if is_digits(number):
         fake = _digits(number, len(number))
         pairs[_bcd(number)] = _bcd(fake)
         pairs[number.encode()] = fake.encode()
     holder = reading.holder
     if holder is not None:
-        if holder.national_id and holder.id_number and holder.id_number.isdigit():
+        if holder.national_id and holder.id_number and is_digits(holder.id_number):
             body = _digits(holder.id_number, len(holder.id_number) - 1)
             fake_number = body + str(luhn_check_digit(body))
             fake_id = holder.national_id[: len(holder.national_id) - len(holder.id_number)] \

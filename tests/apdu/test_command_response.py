@@ -334,3 +334,11 @@ def test_atr_and_close_are_delegated():
     assert transport.atr == card.atr
     transport.close()
     assert card.closed
+
+
+def test_6cxx_to_a_command_without_le_is_not_resent_with_one():
+    # Found by fuzzing: 6C00 answered to the empty VERIFY made the layer resend it with Le = 256.
+    card = ScriptedCard("6C00")
+    response = T0Transport(card).transmit(CommandApdu.from_hex("01200002"))
+    assert response.sw == 0x6C00
+    assert card.sent == ["01200002"]

@@ -103,3 +103,10 @@ def test_guard_cannot_be_bypassed_by_a_raw_case_3_encoding() -> None:
 
 def test_the_guard_keeps_the_card_atr_visible() -> None:
     assert ReadOnlyGuard(RecordingCard()).atr == RecordingCard.atr
+
+
+def test_verify_with_an_le_is_refused_only_the_header_alone_reads() -> None:
+    # A card answering 6Cxx to the empty VERIFY once led to a resend with Le: refused here too.
+    with pytest.raises(CommandRefused, match="VERIFY"):
+        check_read_only(CommandApdu.from_hex("0120000200"))
+    check_read_only(CommandApdu.from_hex("01200002"))
