@@ -13,7 +13,7 @@ from apdu.atr import Atr, AtrPattern, match_first
 from apdu.command import CommandApdu
 from apdu.errors import AtrError, NoRecordedAnswer, TransportError
 from apdu.response import ResponseApdu
-from apdu.transport import Transport
+from apdu.transport import Transport, TransportLayer
 from diagcps.cps.codes import luhn_check_digit
 from diagcps.cps.model import GENERATION_CPS3, GENERATION_CPS3_CL, GENERATION_CPS4
 from diagcps.cps.session import INS_READ_BINARY, select_path
@@ -233,7 +233,7 @@ def needs_ias_reselect(sw: int) -> bool:
     return (sw >> 8) == 0x6E or sw == SW_WRONG_P1P2
 
 
-class IasReselect:
+class IasReselect(TransportLayer):
     """A transport that, on ``6Exx``/``6A86`` to a basic-channel command, reselects the IAS
     application and resends the command, once (what the Cryptolib does).
 
@@ -242,16 +242,9 @@ class IasReselect:
     """
 
     def __init__(self, inner: Transport) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.reselections = 0
         self._trust_6a86 = False
-
-    @property
-    def atr(self) -> bytes:
-        return self.inner.atr
-
-    def close(self) -> None:
-        self.inner.close()
 
     def transmit(self, command: CommandApdu) -> ResponseApdu:
         response = self.inner.transmit(command)

@@ -13,7 +13,7 @@ from apdu.errors import ApduError, TlvError
 from apdu.guard import ReadOnlyGuard
 from apdu.response import ResponseApdu
 from apdu.tlv import parse
-from apdu.transport import T0Transport, Transport
+from apdu.transport import T0Transport, Transport, TransportLayer
 
 #: The CPS3 answers READ BINARY with at most E7 (231) bytes at a time (CPS-CARD.md section 3).
 MAX_CHUNK = 0xE7
@@ -59,24 +59,17 @@ def open_card_session(raw: Transport) -> Transport:
     return T0Transport(ReadOnlyGuard(raw))
 
 
-class ApduCounter:
+class ApduCounter(TransportLayer):
     """Counts the exchanges that reached the card (those that came back with an answer)."""
 
     def __init__(self, inner: Transport) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.count = 0
-
-    @property
-    def atr(self) -> bytes:
-        return self.inner.atr
 
     def transmit(self, command: CommandApdu) -> ResponseApdu:
         response = self.inner.transmit(command)
         self.count += 1
         return response
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def path_bytes(path: str) -> bytes:
