@@ -7,7 +7,7 @@ section 4). Only files and the registry are read; ``rpm`` is asked only about th
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,18 +182,8 @@ def find_cryptolib(
 
 
 def _find_linux(root: Path, run: CommandRunner | None) -> CryptolibInfo:
-    candidates = [under(root, p) for p in (LINUX_LIBRARY, *LINUX_LIBRARY_LINKS)]
-    libraries = [p for p in candidates if exists(p)]
-    # exists() follows links: a link whose target was removed does not count as installed.
-    usable = [p for p in libraries if p.exists()]
-    info = CryptolibInfo(
-        installed=bool(usable),
-        library_path=shown(root, usable[0], "Linux") if usable else None,
-        libraries=[shown(root, p, "Linux") for p in libraries],
-    )
-    manager = under(root, LINUX_CARD_MANAGER)
-    if exists(manager):
-        info.card_manager_path = shown(root, manager, "Linux")
+    info = _libraries_found(root, "Linux", (LINUX_LIBRARY, *LINUX_LIBRARY_LINKS),
+                            LINUX_CARD_MANAGER)
     adm_dir = under(root, LINUX_ADM_DIR)
     info.version = _adm_version(adm_dir, ADM_INSTALLER)
     if info.version:
@@ -206,6 +196,23 @@ def _find_linux(root: Path, run: CommandRunner | None) -> CryptolibInfo:
     info.pkcs11_version = _adm_version(adm_dir, ADM_PKCS11)
     info.traces_enabled = _traces_from_conf(under(root, LINUX_CONF))
     info.obsolete_libraries = _galss_libraries(root)
+    return info
+
+
+def _libraries_found(root: Path, system: str, library_paths: Iterable[str],
+                     card_manager: str) -> CryptolibInfo:
+    """Which of the PKCS#11 library paths exist, and the card manager."""
+    libraries = [p for p in (under(root, q) for q in library_paths) if exists(p)]
+    # exists() follows links: a link whose target was removed does not count as installed.
+    usable = [p for p in libraries if p.exists()]
+    info = CryptolibInfo(
+        installed=bool(usable),
+        library_path=shown(root, usable[0], system) if usable else None,
+        libraries=[shown(root, p, system) for p in libraries],
+    )
+    manager = under(root, card_manager)
+    if exists(manager):
+        info.card_manager_path = shown(root, manager, system)
     return info
 
 
@@ -227,16 +234,7 @@ _RECEIPT = re.compile(r"^CryptolibCPS-(?P<version>.+)\.pkg$", re.IGNORECASE)
 
 
 def _find_macos(root: Path) -> CryptolibInfo:
-    libraries = [under(root, p) for p in MACOS_LIBRARIES if exists(under(root, p))]
-    usable = [p for p in libraries if p.exists()]
-    info = CryptolibInfo(
-        installed=bool(usable),
-        library_path=shown(root, usable[0], "Darwin") if usable else None,
-        libraries=[shown(root, p, "Darwin") for p in libraries],
-    )
-    manager = under(root, MACOS_CARD_MANAGER)
-    if exists(manager):
-        info.card_manager_path = shown(root, manager, "Darwin")
+    info = _libraries_found(root, "Darwin", MACOS_LIBRARIES, MACOS_CARD_MANAGER)
     adm_dir = under(root, MACOS_ADM_DIR)
     info.version = _adm_version(adm_dir, ADM_INSTALLER)
     if info.version:
