@@ -71,41 +71,35 @@ def _worst(results: list[RunResult]) -> RunResult | None:
                                       -ranked.index(r)), default=None)
 
 
+_NOT_CHECKED_LEAD = Text("Carte non vérifiée.", "Card not checked.")
+
+
 def card_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
     results = diagnosis.results
     card = _group(results, CARD_GROUPS)
     if not card:
-        return _verdict("skipped", None, Text("Carte non vérifiée.", "Card not checked."), lang)
+        return _verdict("skipped", None, _NOT_CHECKED_LEAD, lang)
     blocker = _worst([r for r in results if r.spec.id in ("pcsc.service", "reader.present",
                                                           "reader.selection")])
     if blocker is not None and blocker.result.status is Status.FAIL:
-        return _verdict("fail", blocker.result.code,
-                        Text("Carte non vérifiée : " + _lower_first(blocker.result.summary.fr),
-                             "Card not checked: " + _lower_first(blocker.result.summary.en)),
-                        lang)
+        return _verdict("fail", blocker.result.code, _joined(_NOT_CHECKED_LEAD, blocker), lang)
     worst = _worst(card)
     if worst is None:
         return _verdict("ok", None, Text("Votre carte CPS est opérationnelle.",
                                          "Your CPS card works."), lang)
-    status = worst.result.status.value
+    status, code = worst.result.status.value, worst.result.code
     if status == "error":
         return _verdict("error", None, _tool_error(worst), lang)
     if status == "warning":
-        return _verdict("warning", worst.result.code,
-                        Text("Votre carte CPS fonctionne, avec une remarque : "
-                             + _lower_first(worst.result.summary.fr),
-                             "Your CPS card works, with a remark: "
-                             + _lower_first(worst.result.summary.en)), lang)
-    headline = _CARD_HEADLINES.get(worst.result.code or "")
-    if worst.result.code in _NOT_CHECKED:
+        lead = Text("Votre carte CPS fonctionne, avec une remarque.",
+                    "Your CPS card works, with a remark.")
+        return _verdict("warning", code, _joined(lead, worst), lang)
+    if code in _NOT_CHECKED:
         # The card was not shown to fail: the link to it broke. Say so, not "does not work".
-        headline = Text("Carte non vérifiée : " + _lower_first(worst.result.summary.fr),
-                        "Card not checked: " + _lower_first(worst.result.summary.en))
-    text = headline or Text("Votre carte CPS ne fonctionne pas : "
-                            + _lower_first(worst.result.summary.fr),
-                            "Your CPS card does not work: "
-                            + _lower_first(worst.result.summary.en))
-    return _verdict(status, worst.result.code, text, lang)
+        return _verdict(status, code, _joined(_NOT_CHECKED_LEAD, worst), lang)
+    headline = _CARD_HEADLINES.get(code or "") or _joined(
+        Text("Votre carte CPS ne fonctionne pas.", "Your CPS card does not work."), worst)
+    return _verdict(status, code, headline, lang)
 
 
 #: Failures of the link to the card (TROUBLESHOOTING.md section 3), not of the card itself.
@@ -141,15 +135,11 @@ def workstation_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
     if worst.result.status is Status.ERROR:
         return _verdict("error", None, _tool_error(worst), lang)
     if worst.result.status is Status.WARNING:
-        return _verdict("warning", worst.result.code,
-                        Text("Ce poste peut lire la carte, avec une remarque : "
-                             + _lower_first(worst.result.summary.fr),
-                             "This workstation can read the card, with a remark: "
-                             + _lower_first(worst.result.summary.en)), lang)
-    return _verdict(worst.result.status.value, worst.result.code,
-                    Text("Ce poste n'est pas prêt : " + _lower_first(worst.result.summary.fr),
-                         "This workstation is not ready: "
-                         + _lower_first(worst.result.summary.en)), lang)
+        lead = Text("Ce poste peut lire la carte, avec une remarque.",
+                    "This workstation can read the card, with a remark.")
+        return _verdict("warning", worst.result.code, _joined(lead, worst), lang)
+    lead = Text("Ce poste n'est pas prêt.", "This workstation is not ready.")
+    return _verdict(worst.result.status.value, worst.result.code, _joined(lead, worst), lang)
 
 
 def _tool_error(run: RunResult) -> Text:
@@ -163,8 +153,10 @@ def _verdict(status: str, code: str | None, text: Text, lang: str) -> dict[str, 
     return {"status": status, "code": code, "summary": text.get(lang)}
 
 
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+def _joined(lead: Text, run: RunResult) -> Text:
+    """A verdict's headline followed by the finding it rests on."""
+    summary = run.result.summary
+    return Text(f"{lead.fr} {summary.fr}", f"{lead.en} {summary.en}")
 
 
 # --- parts -----------------------------------------------------------------------------------
