@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from apdu.errors import AtrError
+from apdu.hexstr import parse_hex
 
 #: ISO 7816-3 8.2.1: at most 32 characters follow TS.
 MAX_ATR_LENGTH = 33
@@ -70,7 +71,7 @@ class Atr:
 
     @classmethod
     def from_hex(cls, text: str) -> Atr:
-        return cls.parse(_hex_to_bytes(text))
+        return cls.parse(parse_hex(text, AtrError))
 
     @classmethod
     def parse(cls, raw: bytes) -> Atr:
@@ -194,14 +195,6 @@ def _xor(data: bytes) -> int:
     return result
 
 
-def _hex_to_bytes(text: str) -> bytes:
-    cleaned = "".join(text.replace(":", " ").split())
-    try:
-        return bytes.fromhex(cleaned)
-    except ValueError as exc:
-        raise AtrError(f"not hexadecimal: {text!r}") from exc
-
-
 # --- patterns ----------------------------------------------------------------------------------
 
 
@@ -223,8 +216,8 @@ class AtrPattern:
     @classmethod
     def from_hex(cls, atr_hex: str, mask_hex: str | None = None, label: str = "") -> AtrPattern:
         """A pattern from hex text; without a mask, the ATR must match exactly."""
-        atr = _hex_to_bytes(atr_hex)
-        mask = b"\xff" * len(atr) if mask_hex is None else _hex_to_bytes(mask_hex)
+        atr = parse_hex(atr_hex, AtrError)
+        mask = b"\xff" * len(atr) if mask_hex is None else parse_hex(mask_hex, AtrError)
         return cls(atr, mask, label)
 
     def matches(self, atr: bytes | Atr) -> bool:

@@ -5,18 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apdu.errors import MalformedApdu
+from apdu.hexstr import parse_hex
 
 #: Le value meaning "as many bytes as available": 256 in short form, 65536 in extended form.
 LE_MAX_SHORT = 256
 LE_MAX_EXTENDED = 65536
-
-
-def _hex_to_bytes(text: str) -> bytes:
-    cleaned = "".join(text.split())
-    try:
-        return bytes.fromhex(cleaned)
-    except ValueError as exc:
-        raise MalformedApdu(f"not hexadecimal: {text!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -101,7 +94,7 @@ class CommandApdu:
 
     @classmethod
     def from_hex(cls, text: str) -> CommandApdu:
-        return cls.from_bytes(_hex_to_bytes(text))
+        return cls.from_bytes(parse_hex(text, MalformedApdu))
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CommandApdu:

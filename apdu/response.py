@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apdu.errors import MalformedApdu
+from apdu.hexstr import parse_hex
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,7 @@ class ResponseApdu:
 
     @classmethod
     def from_hex(cls, text: str) -> ResponseApdu:
-        try:
-            return cls.from_bytes(bytes.fromhex("".join(text.split())))
-        except ValueError as exc:
-            raise MalformedApdu(f"not hexadecimal: {text!r}") from exc
+        return cls.from_bytes(parse_hex(text, MalformedApdu))
 
     @classmethod
     def status(cls, sw: int, data: bytes = b"") -> ResponseApdu:
