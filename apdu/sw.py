@@ -2,7 +2,7 @@
 
 :func:`describe` answers for every 16-bit value, so a report can always say something about what
 the card returned. The interindustry meanings follow ISO 7816-4 (tables 5 and 6); ``cps_meaning``
-adds what the same status word means on a CPS card (shared/domain/CPS-CARD.md section 4.2), where
+adds what the same status word means on a CPS card (docs/CPS-CARD.md section 4.2), where
 it differs from or sharpens the ISO reading.
 """
 

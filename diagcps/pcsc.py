@@ -139,7 +139,7 @@ def _u32(value: int) -> int:
 
 
 def map_hresult(hresult: int) -> str:
-    """The finding code (shared/domain/TROUBLESHOOTING.md section 3) for a PC/SC return code."""
+    """The finding code (docs/TROUBLESHOOTING.md section 3) for a PC/SC return code."""
     return _FINDINGS.get(_u32(hresult), GENERIC_CODE)
 
 

@@ -1,4 +1,4 @@
-"""Knowledge of the CPS card family (shared/domain/CPS-CARD.md).
+"""Knowledge of the CPS card family (docs/CPS-CARD.md).
 
 Talks only to an :class:`apdu.Transport`, returns dataclasses, never prints and never decides
 severity: that is the checks' job. The entry point is :func:`read_card`.

@@ -1,6 +1,6 @@
 """ANS code tables (nomenclature DICO-FR.GIP), national identifiers and their check digits.
 
-The built-in tables hold the codes of shared/domain/CPS-CARD.md 5.3. When the Cryptolib installed
+The built-in tables hold the codes of docs/CPS-CARD.md 5.3. When the Cryptolib installed
 its ``DICO-FR.GIP``, its labels are preferred (it also carries R01, the RPPS specialties, which are
 too many to carry here).
 """

@@ -2,7 +2,7 @@
 
 An ATR match is not proof (another French hospital card shares the shape): only EF.SN with the ANS
 issuer number ``8025000001`` makes a card a CPS, and only then may PIN-related commands be sent.
-Tables written from shared/domain/CPS-CARD.md 2.1.
+Tables written from docs/CPS-CARD.md 2.1.
 """
 
 from __future__ import annotations

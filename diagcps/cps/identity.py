@@ -1,6 +1,6 @@
 """Holder identification data: CPS_ID_CARD (``E3``), CPS_NAME_PS (``E4``), CPS_INFO_PS (``ED``).
 
-The layouts are the best public knowledge (shared/domain/CPS-CARD.md 5.2, marked [B]), not a
+The layouts are the best public knowledge (docs/CPS-CARD.md 5.2, marked [B]), not a
 published specification, so decoding is tolerant: unknown tags are ignored, lengths may use the
 long form, any field may be missing, and damaged data yields whatever could be read before the
 damage plus a note in ``issues``. Decoders never raise.

@@ -74,7 +74,7 @@ class PinStatus:
 
 @dataclass
 class Holder:
-    """The holder as CPS_NAME_PS and CPS_INFO_PS describe them (shared/domain/CPS-CARD.md 5.2)."""
+    """The holder as CPS_NAME_PS and CPS_INFO_PS describe them (docs/CPS-CARD.md 5.2)."""
 
     national_id: str | None = None
     id_type: str | None = None
