@@ -243,8 +243,10 @@ def card_certificates(ctx: Any) -> CheckResult:
     expired = [c for c in certs if c.state == "expired"]
     if expired:
         return finding(Status.FAIL, "CARD_EXPIRED",
-                       f"{len(expired)} certificat(s) expiré(s).",
-                       f"{len(expired)} certificate(s) expired.", certificates=listing)
+                       _plural(expired, "Certificat expiré", "Certificats expirés") + " : "
+                       + _roles_fr(expired) + ".",
+                       _plural(expired, "Certificate expired", "Certificates expired") + ": "
+                       + _roles_en(expired) + ".", certificates=listing)
     not_yet = [c for c in certs if c.state == "not_yet_valid"]
     if not_yet:
         return finding(Status.WARNING, "CARD_NOT_YET_VALID",
@@ -254,11 +256,15 @@ def card_certificates(ctx: Any) -> CheckResult:
     soon = [c for c in certs if c.state == "expires_soon"]
     if soon:
         return finding(Status.WARNING, "CARD_EXPIRES_SOON",
-                       f"{len(soon)} certificat(s) expire(nt) dans moins de 60 jours.",
-                       f"{len(soon)} certificate(s) expire within 60 days.",
+                       _plural(soon, "Certificat qui expire", "Certificats qui expirent")
+                       + " dans moins de 60 jours : " + _roles_fr(soon) + ".",
+                       _plural(soon, "Certificate expiring", "Certificates expiring")
+                       + " within 60 days: " + _roles_en(soon) + ".",
                        certificates=listing)
-    return ok(f"{len(certs)} certificat(s) valable(s).", f"{len(certs)} valid certificate(s).",
-              certificates=listing)
+    return ok(_plural(certs, "Certificat valable", "Certificats valables") + " : "
+              + _roles_fr(certs) + ".",
+              _plural(certs, "Valid certificate", "Valid certificates") + ": "
+              + _roles_en(certs) + ".", certificates=listing)
 
 
 @check("card.test_card", "Carte de test", "Test card", needs=("card.detected",))
@@ -310,6 +316,31 @@ def card_read(ctx: Any) -> CheckResult:
     return ok(f"Carte lue en {reading.apdu_count} échanges.",
               f"Card read in {reading.apdu_count} exchanges.", apdu_count=reading.apdu_count,
               **retried)
+
+
+_ROLE_NAMES = {"authentication": ("authentification", "authentication"),
+               "signature": ("signature", "signature"),
+               "technical": ("technique", "technical")}
+
+
+def _plural(items: list[Any], one: str, several: str) -> str:
+    return one if len(items) == 1 else several
+
+
+def _roles(certs: list[Any], index: int, joiner: str) -> str:
+    """The certificates named by role, each with its end date."""
+    names = [f"{_ROLE_NAMES.get(c.role, (c.label, c.label))[index]} "
+             f"({_fr_date(c.not_after.date()) if index == 0 else c.not_after.date().isoformat()})"
+             for c in certs]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + joiner + names[-1]
+
+
+def _roles_fr(certs: list[Any]) -> str:
+    return _roles(certs, 0, " et ")
+
+
+def _roles_en(certs: list[Any]) -> str:
+    return _roles(certs, 1, " and ")
 
 
 # --- helpers -----------------------------------------------------------------------------------
