@@ -165,18 +165,17 @@ def readers(as_json: bool, timeout: float, lang: str | None) -> None:
     except SourceError as exc:
         _fail_listing(exc.code, str(exc), lang, as_json)
         return
+    if not found:
+        _fail_listing("NO_READER", "no reader", lang, as_json)
+        return
     if as_json:
         click.echo(json.dumps({"readers": [
             {"name": r.name, "state": r.state, "atr": r.atr.hex().upper() if r.atr else None}
             for r in found]}, indent=2))
-    elif not found:
-        pass
-    else:
-        for r in found:
-            atr = r.atr.hex(" ").upper() if r.atr else "-"
-            click.echo(f"{r.name}\n    {_state_word(r.state, lang)}  ATR: {atr}")
-    if not found:
-        _fail_listing("NO_READER", "no reader", lang, as_json)
+        return
+    for r in found:
+        atr = r.atr.hex(" ").upper() if r.atr else "-"
+        click.echo(f"{r.name}\n    {_state_word(r.state, lang)}  ATR: {atr}")
 
 
 def _fail_listing(code: str, message: str, lang: str, as_json: bool) -> None:

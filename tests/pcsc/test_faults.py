@@ -496,3 +496,22 @@ def test_connection_released_when_interrupted(pcsc_stack) -> None:
         _diagnose_in_process()
     assert faulty.fired.is_set()
     _assert_released(pcsc_stack.reader(0))
+
+
+def test_readers_command_on_a_service_without_readers_says_so_and_exits_1() -> None:
+    daemon = _dedicated_daemon(readers=False)
+    try:
+        done = subprocess.run([sys.executable, "-m", "diagcps", "readers", "--lang", "en"],
+                              capture_output=True, text=True, timeout=30,
+                              env={**os.environ, **daemon.env}, check=False)
+        as_json = subprocess.run([sys.executable, "-m", "diagcps", "readers", "--json"],
+                                 capture_output=True, text=True, timeout=30,
+                                 env={**os.environ, **daemon.env}, check=False)
+    finally:
+        daemon.stop()
+    assert done.returncode == 1
+    assert "NO_READER" in done.stderr and "Plug your reader in" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert json.loads(as_json.stdout) == {"readers": [], "error": {"code": "NO_READER",
+                                                                   "message": "no reader"}}
+    assert as_json.returncode == 1
