@@ -40,6 +40,11 @@ python=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 if [ "$mode" = demo ]; then
   .venv/bin/python -m pip install -q -e . >/dev/null
+  # The demo's private pcscd lives in its own mount namespace, which needs root; this way it
+  # never disturbs the system's pcscd (often socket-activated on desktops).
+  if [ "$(id -u)" -ne 0 ]; then
+    exec sudo .venv/bin/diagcps demo "$@"
+  fi
   exec .venv/bin/diagcps demo "$@"
 fi
 
