@@ -87,16 +87,14 @@ def diagnose(
         diagnosis.pcsc_error, diagnosis.pcsc_message = exc.code, str(exc)
 
     candidates = _select_readers(diagnosis)
-    recorder: RecordingTransport | None = None
     if wants_card:
         for reader in candidates:
             if reader.state != "present":
                 continue
             say(f"card:{reader.name}")
-            outcome, used = _read_one(source, reader, now, record, dictionary)
+            outcome, recorder = _read_one(source, reader, now, record, dictionary)
             diagnosis.outcomes[reader.name] = outcome
-            if used is not None and diagnosis.transcript is None:
-                recorder = used
+            if recorder is not None and diagnosis.transcript is None:
                 diagnosis.transcript = recorder.transcript(
                     Provenance("real-card" if source.kind == "pcsc" else f"{source.kind}",
                                f"recorded by diagcps check from reader {reader.name}",

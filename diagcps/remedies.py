@@ -10,16 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-
-@dataclass(frozen=True)
-class Bilingual:
-    """A piece of text in French and English."""
-
-    fr: str
-    en: str
-
-    def get(self, lang: str) -> str:
-        return self.en if lang == "en" else self.fr
+from diagcps.text import Text
 
 
 @dataclass(frozen=True)
@@ -34,14 +25,14 @@ class Remedy:
         return self.en if lang == "en" else self.fr
 
 
-SUPPORT_CHANNELS: dict[str, Bilingual] = {
-    "ans": Bilingual(
+SUPPORT_CHANNELS: dict[str, Text] = {
+    "ans": Text(
         "Service client de l’ANS : 0 825 852 000 — téléservices TOPS / TOM — "
         "https://esante.gouv.fr/assistance",
         "ANS customer service: 0 825 852 000 (from France) — TOPS / TOM online services — "
         "https://esante.gouv.fr/assistance",
     ),
-    "ecps": Bilingual(
+    "ecps": Text(
         "Service client e-CPS : 0 806 800 213 — monserviceclient.e-cps@esante.gouv.fr",
         "e-CPS customer service: 0 806 800 213 (from France) — "
         "monserviceclient.e-cps@esante.gouv.fr",
@@ -442,7 +433,7 @@ class OrderPage(NamedTuple):
     name_fr: str
     url: str
     #: Delay or other remark, None when there is nothing to add.
-    note: Bilingual | None
+    note: Text | None
 
 
 # Keyed by G15 profession code.
@@ -452,13 +443,13 @@ ORDER_PAGES: dict[str, OrderPage] = {
     "10": OrderPage(
         "Médecin",
         "https://monespace.medecin.fr/",
-        Bilingual("la mise à jour prend environ 72 h", "the update takes about 72 hours"),
+        Text("la mise à jour prend environ 72 h", "the update takes about 72 hours"),
     ),
     "50": OrderPage("Sage-femme", "http://www.ordre-sages-femmes.fr/", None),
     "60": OrderPage(
         "Infirmier",
         "https://espace-membres.ordre-infirmiers.fr/",
-        Bilingual("le délai de prise en compte varie", "the time it takes to apply varies"),
+        Text("le délai de prise en compte varie", "the time it takes to apply varies"),
     ),
 }
 
@@ -474,19 +465,19 @@ _NURSE = "60"
 def _identifier_line(national_id: str | None, lang: str) -> str:
     if national_id:
         if national_id.startswith("8"):
-            kind = Bilingual("8 suivi de votre numéro RPPS", "8 followed by your RPPS number")
+            kind = Text("8 suivi de votre numéro RPPS", "8 followed by your RPPS number")
         elif national_id.startswith("0"):
-            kind = Bilingual("0 suivi de votre numéro ADELI", "0 followed by your ADELI number")
+            kind = Text("0 suivi de votre numéro ADELI", "0 followed by your ADELI number")
         else:
             kind = None
         suffix = f" ({kind.get(lang)})" if kind else ""
-        return Bilingual(
+        return Text(
             "Dans l’application e-CPS, saisissez votre identifiant national exactement comme "
             f"sur votre carte : {national_id}{suffix}.",
             "In the e-CPS app, type your national identifier exactly as on your card: "
             f"{national_id}{suffix}.",
         ).get(lang)
-    return Bilingual(
+    return Text(
         "Dans l’application e-CPS, votre identifiant national est « 8 » suivi de votre numéro "
         "RPPS (11 chiffres), ou, pour les orthophonistes et les orthoptistes, « 0 » suivi de "
         "votre numéro ADELI (9 caractères).",
@@ -499,7 +490,7 @@ def _identifier_line(national_id: str | None, lang: str) -> str:
 def _contact_details_line(profession_code: str | None, lang: str) -> str:
     page = ORDER_PAGES.get(profession_code or "")
     if page is None:
-        return Bilingual(
+        return Text(
             "L’activation sans carte échoue le plus souvent parce que vos coordonnées ne sont "
             "pas à jour auprès de votre ordre ou de votre autorité d’enregistrement : "
             "vérifiez-les, et au besoin demandez conseil au support e-CPS.",
@@ -508,7 +499,7 @@ def _contact_details_line(profession_code: str | None, lang: str) -> str:
             "and ask e-CPS support if needed.",
         ).get(lang)
     note = f" ({page.note.get(lang)})" if page.note else ""
-    return Bilingual(
+    return Text(
         "L’activation sans carte échoue le plus souvent parce que vos coordonnées ne sont pas "
         f"à jour auprès de votre ordre professionnel. {page.name_fr} : mettez-les à jour sur "
         f"{page.url}{note}.",
@@ -522,7 +513,7 @@ def ecps_help(profession_code: str | None, national_id: str | None, lang: str) -
     lines = [
         _identifier_line(national_id, lang),
         _contact_details_line(profession_code, lang),
-        Bilingual(
+        Text(
             f"Pour l’activer avec votre carte, rendez-vous sur {ECPS_WALLET_URL}, la carte dans "
             "le lecteur ; si cela échoue sur cet ordinateur, essayez un autre poste ou un autre "
             "lecteur.",
@@ -532,7 +523,7 @@ def ecps_help(profession_code: str | None, national_id: str | None, lang: str) -
     ]
     if profession_code == _NURSE:
         lines.append(
-            Bilingual(
+            Text(
                 "Infirmières et infirmiers libéraux : un document dédié aux problèmes de "
                 f"connexion est proposé sur {PRO_CONNECTION_URL}.",
                 "Independent nurses: a document dedicated to connection problems is available "
@@ -540,7 +531,7 @@ def ecps_help(profession_code: str | None, national_id: str | None, lang: str) -
             ).get(lang)
         )
     lines.append(
-        Bilingual(
+        Text(
             f"Questions fréquentes sur l’e-CPS : {ECPS_FAQ_URL} ; tutoriel vidéo : "
             f"{ECPS_VIDEO_URL}",
             f"e-CPS frequently asked questions: {ECPS_FAQ_URL}; video tutorial: "

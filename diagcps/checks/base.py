@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from diagcps.text import Text
+
 
 class Status(str, enum.Enum):
     OK = "ok"
@@ -26,17 +28,6 @@ class Status(str, enum.Enum):
 
 
 _SEVERITY = {Status.SKIPPED: 0, Status.OK: 0, Status.WARNING: 1, Status.FAIL: 2, Status.ERROR: 3}
-
-
-@dataclass(frozen=True)
-class Text:
-    """A sentence in French (the users' language) and English."""
-
-    fr: str
-    en: str
-
-    def get(self, lang: str) -> str:
-        return self.en if lang == "en" else self.fr
 
 
 @dataclass

@@ -34,13 +34,17 @@ def personal_values(readings: Iterable[Any]) -> dict[str, str]:
         for ident in (holder.national_id, holder.id_number):
             if ident:
                 values[ident] = mask(ident)
-        names = [holder.practice_name, holder.first_name, getattr(holder, "birth_name", None),
-                 getattr(holder, "usage_name", None), getattr(holder, "display_name", None),
-                 *(getattr(holder, "first_names", None) or [])]
-        for name in names:
+        for name in [*holder_names(holder), holder.display_name]:
             if name and len(name.strip()) > 1:
                 values[name] = NAME_MASK
     return values
+
+
+def holder_names(holder: Any) -> list[str]:
+    """Every name the card gives its holder (the display name is built from them)."""
+    names = [holder.practice_name, holder.first_name, holder.birth_name, holder.usage_name,
+             *holder.first_names]
+    return [name for name in names if name]
 
 
 def redact_values(doc: Any, values: dict[str, str]) -> Any:

@@ -18,6 +18,7 @@ from typing import Any
 
 from apdu.transcript import Exchange, Provenance, Transcript
 from diagcps.cps.codes import is_digits, luhn_check_digit
+from diagcps.report.redact import holder_names
 
 
 def _digits(seed: str, count: int) -> str:
@@ -67,11 +68,8 @@ def replacements(reading: Any) -> dict[bytes, bytes]:
             fake_id = holder.national_id[: len(holder.national_id) - len(holder.id_number)] \
                 + fake_number
             pairs[holder.national_id.encode()] = fake_id.encode()
-        names = [holder.practice_name, holder.first_name, getattr(holder, "birth_name", None),
-                 getattr(holder, "usage_name", None), *(getattr(holder, "first_names", None)
-                                                        or [])]
-        for name in names:
-            if not name or len(name) < 2:
+        for name in holder_names(holder):
+            if len(name) < 2:
                 continue
             for encoding in ("latin-1", "utf-8"):
                 try:
