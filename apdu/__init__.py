@@ -1,5 +1,5 @@
 """ISO/IEC 7816 building blocks: APDUs, status words, BER-TLV, ATRs, the read-only guard,
-transcripts, virtual cards and the vpcd bridge. Pure Python: no pyscard, click or rich here."""
+transcripts and replay. Pure Python: no pyscard, click or rich here."""
 
 from apdu.atr import Atr, AtrPattern, InterfaceGroup, match_first
 from apdu.command import CommandApdu

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from apdu.command import CommandApdu
+from apdu.response import ResponseApdu
+
 
 class CardModel(Protocol):
     """A card simulated in software.
@@ -24,3 +27,20 @@ class CardModel(Protocol):
     def power_off(self) -> None: ...
 
     def reset(self) -> None: ...
+
+
+class DirectTransport:
+    """A transport straight into a card model: no PC/SC, for unit tests and the built-in demo."""
+
+    def __init__(self, card: CardModel) -> None:
+        self.card = card
+
+    @property
+    def atr(self) -> bytes:
+        return self.card.atr
+
+    def transmit(self, command: CommandApdu) -> ResponseApdu:
+        return ResponseApdu.from_bytes(self.card.process(command.to_bytes()))
+
+    def close(self) -> None:
+        return None

@@ -52,11 +52,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from apdu.cardmodel import DirectTransport  # noqa: E402
 from apdu.command import CommandApdu  # noqa: E402
 from apdu.errors import TlvError  # noqa: E402
 from apdu.tlv import parse_one  # noqa: E402
 from apdu.transport import Transport  # noqa: E402
-from apdu.virtual import DirectTransport, VirtualCard  # noqa: E402
+from cardsim.virtual import VirtualCard  # noqa: E402
 from diagcps.cps import read_card  # noqa: E402
 from diagcps.cps.session import ApduCounter, open_card_session  # noqa: E402
 

@@ -1,5 +1,5 @@
 """APDU round trip through the real PC/SC stack: pyscard -> libpcsclite -> private pcscd -> vpcd
--> a trivial card served by :class:`apdu.vpcd.VpcdBridge` in this process.
+-> a trivial card served by :class:`cardsim.vpcd.VpcdBridge` in this process.
 
 Measures, for N transmits, the median / p95 / max round trip:
 
@@ -34,8 +34,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from apdu.command import CommandApdu  # noqa: E402
-from apdu.pcscd import PrivatePcscd  # noqa: E402
-from apdu.vpcd import VpcdBridge  # noqa: E402
+from cardsim.pcscd import PrivatePcscd  # noqa: E402
+from cardsim.vpcd import VpcdBridge  # noqa: E402
 
 RESULTS = HERE / "RESULTS-apdu-roundtrip.json"
 SELECT_MF = CommandApdu(0x00, 0xA4, 0x00, 0x00, b"\x3F\x00")

@@ -50,9 +50,9 @@ sys.path.insert(0, str(HERE))
 
 import apdu_counts  # noqa: E402
 
-from apdu.pcscd import PrivatePcscd  # noqa: E402
-from apdu.virtual import VirtualCard  # noqa: E402
-from apdu.vpcd import VpcdBridge  # noqa: E402
+from cardsim.pcscd import PrivatePcscd  # noqa: E402
+from cardsim.virtual import VirtualCard  # noqa: E402
+from cardsim.vpcd import VpcdBridge  # noqa: E402
 
 RESULTS_MD = HERE / "RESULTS.md"
 RESULTS_JSON = HERE / "RESULTS.json"

@@ -210,8 +210,8 @@ def _state_word(state: str, lang: str) -> str:
 def demo(profile: str, as_json: bool, output: str | None, redact: bool,
          lang: str | None, now: datetime | None) -> None:
     """Run the whole diagnosis on a built-in virtual CPS card, through a private pcscd."""
-    from apdu.pcscd import PrivatePcscd
-    from apdu.vpcd import VpcdBridge
+    from cardsim.pcscd import PrivatePcscd
+    from cardsim.vpcd import VpcdBridge
     from diagcps.profiles import load_profile
     from diagcps.sources import PcscSource
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from apdu.virtual import VirtualCard
+from cardsim.virtual import VirtualCard
 
 REPOSITORY_PROFILES = Path(__file__).resolve().parent.parent / "fixtures" / "cards"
 

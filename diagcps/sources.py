@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from apdu.cardmodel import CardModel
+from apdu.cardmodel import CardModel, DirectTransport
 from apdu.transcript import ReplayCard, Transcript
 from apdu.transport import Transport
-from apdu.virtual import DirectTransport
 
 
 class SourceError(Exception):

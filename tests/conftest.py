@@ -31,8 +31,8 @@ import pytest
 
 if TYPE_CHECKING:
     from apdu.cardmodel import CardModel
-    from apdu.pcscd import PrivatePcscd
-    from apdu.vpcd import VpcdBridge
+    from cardsim.pcscd import PrivatePcscd
+    from cardsim.vpcd import VpcdBridge
 
 # pytest puts tests/ on sys.path to import this file, and tests/apdu (no __init__.py) would then
 # be imported as a namespace package named "apdu", shadowing the real one. A regular package
@@ -55,7 +55,7 @@ def _stack_problem() -> str | None:
     """Why the real stack cannot run here, or None."""
     import importlib.util
 
-    from apdu.pcscd import PrivatePcscd
+    from cardsim.pcscd import PrivatePcscd
 
     ready, reason = PrivatePcscd.available()
     if not ready:
@@ -68,7 +68,7 @@ def _stack_problem() -> str | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from apdu.pcscd import PrivatePcscd
+    from cardsim.pcscd import PrivatePcscd
 
     global _run_dir
     if PrivatePcscd.available()[0] and os.geteuid() == 0 and shutil.which("unshare"):
@@ -112,7 +112,7 @@ class PcscStack:
         Waits first for the reader to be empty: a card removed a moment ago stays "present" until
         pcscd's next poll, and a test must not mistake it for the new one.
         """
-        from apdu.vpcd import VpcdBridge
+        from cardsim.vpcd import VpcdBridge
         from diagcps.pcsc import wait_for_reader
 
         name = self.reader(reader)
@@ -136,7 +136,7 @@ class PcscStack:
 @pytest.fixture(scope="session")
 def pcsc_stack() -> Iterator[PcscStack]:
     """The session's private pcscd (started on first use, stopped at the end of the run)."""
-    from apdu.pcscd import PrivatePcscd
+    from cardsim.pcscd import PrivatePcscd
 
     global _stack
     problem = _stack_problem()

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from apdu import CommandApdu, NoRecordedAnswer, TranscriptError
+from apdu.cardmodel import DirectTransport
 from apdu.transcript import Exchange, Provenance, RecordingTransport, ReplayCard, Transcript
-from apdu.virtual import DirectTransport, VirtualCard
+from cardsim.virtual import VirtualCard
 
 ATR = bytes.fromhex("3BAC00402A001225006480000310009000")
 

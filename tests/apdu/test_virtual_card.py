@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from apdu import CommandApdu, ReadOnlyGuard, T0Transport
+from apdu.cardmodel import DirectTransport
 from apdu.errors import ProfileError
-from apdu.virtual import DirectTransport, VirtualCard
+from cardsim.virtual import VirtualCard
 
 PROFILE = {
     "format": "diagcps-card-profile",

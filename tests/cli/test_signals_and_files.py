@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from apdu.faults import HookCard, on_ins
 from apdu.transcript import Transcript, write_atomic
-from apdu.virtual import VirtualCard
+from cardsim.faults import HookCard, on_ins
+from cardsim.virtual import VirtualCard
 from diagcps.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from apdu.cardmodel import DirectTransport
 from apdu.command import CommandApdu
 from apdu.transcript import Exchange, Provenance, ReplayCard, Transcript
-from apdu.virtual import DirectTransport, VirtualCard
+from cardsim.virtual import VirtualCard
 from diagcps.cps import CardReading, read_card
 
 REPO = Path(__file__).resolve().parents[2]

@@ -18,12 +18,13 @@ from cps_support import (
 )
 from pytest_mock import MockerFixture
 
+from apdu.cardmodel import DirectTransport
 from apdu.command import CommandApdu
 from apdu.errors import TransportError
 from apdu.response import ResponseApdu
 from apdu.tlv import encode
 from apdu.transcript import ReplayCard, Transcript
-from apdu.virtual import DirectTransport, VirtualCard
+from cardsim.virtual import VirtualCard
 from diagcps.cps import read_card
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from cps_support import ATR_CPS3
 
+from apdu.cardmodel import DirectTransport
 from apdu.command import CommandApdu
 from apdu.errors import CommandRefused
-from apdu.virtual import DirectTransport, VirtualCard
+from cardsim.virtual import VirtualCard
 from diagcps.cps.session import (
     MAX_CHUNK,
     ApduCounter,

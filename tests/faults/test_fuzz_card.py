@@ -30,8 +30,9 @@ import pytest
 from hypothesis import currently_in_test_context, example, given, note, settings
 from hypothesis import strategies as st
 
-from apdu.faults import RewritingCard
-from apdu.virtual import DirectTransport, VirtualCard
+from apdu.cardmodel import DirectTransport
+from cardsim.faults import RewritingCard
+from cardsim.virtual import VirtualCard
 from diagcps.cli import exit_code
 from diagcps.diagnosis import MAX_APDUS_PER_CARD as MAX_APDUS
 from diagcps.diagnosis import diagnose

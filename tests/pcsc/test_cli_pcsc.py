@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from apdu.virtual import VirtualCard
+from cardsim.virtual import VirtualCard
 from diagcps.report.model import load_schema
 
 pytestmark = pytest.mark.pcsc

@@ -29,9 +29,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from apdu.faults import HookCard, RewritingCard, in_background, nth, on_ins, status_from
-from apdu.pcscd import PrivatePcscd
-from apdu.virtual import VirtualCard
+from cardsim.faults import HookCard, RewritingCard, in_background, nth, on_ins, status_from
+from cardsim.pcscd import PrivatePcscd
+from cardsim.virtual import VirtualCard
 from diagcps.report.model import load_schema
 
 pytestmark = pytest.mark.pcsc
@@ -208,7 +208,7 @@ def test_pcscd_frozen_is_a_timeout_not_a_hang() -> None:
 
 
 def test_pcscd_stopped_during_the_run() -> None:
-    from apdu.vpcd import VpcdBridge
+    from cardsim.vpcd import VpcdBridge
 
     daemon = _dedicated_daemon()
     virtual = card("cps3-healthy")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from apdu.virtual import VirtualCard
+from cardsim.virtual import VirtualCard
 
 pytestmark = [
     pytest.mark.pcsc,

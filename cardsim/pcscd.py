@@ -10,8 +10,8 @@ libpcsclite reads that variable once, at the first ``SCardEstablishContext`` of 
 it: set it before the first context (or use :attr:`PrivatePcscd.env` for a subprocess).
 
 The network namespace is shared on purpose: the vpcd driver listens on TCP and the bridge
-(:mod:`apdu.vpcd`) in the test process must reach it. Each daemon gets a free port pair (vpcd uses
-``port`` for reader ``... 00 00`` and ``port + 1`` for ``... 00 01``).
+(:mod:`cardsim.vpcd`) in the test process must reach it. Each daemon gets a free port pair
+(vpcd uses ``port`` for reader ``... 00 00`` and ``port + 1`` for ``... 00 01``).
 
 Without root or ``unshare`` the daemon falls back to the system socket path, and only when no pcscd
 answers there.

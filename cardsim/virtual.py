@@ -548,20 +548,3 @@ class VirtualCard:
 
 def _norm_path(path: str) -> str:
     return "/".join(part.upper() for part in path.replace(" ", "").strip("/").split("/"))
-
-
-class DirectTransport:
-    """A transport straight into a card model: no PC/SC, for unit tests and the built-in demo."""
-
-    def __init__(self, card: Any) -> None:
-        self.card = card
-
-    @property
-    def atr(self) -> bytes:
-        return self.card.atr
-
-    def transmit(self, command: CommandApdu) -> ResponseApdu:
-        return ResponseApdu.from_bytes(self.card.process(command.to_bytes()))
-
-    def close(self) -> None:
-        return None

@@ -3,8 +3,8 @@
 A diagnostic tool runs exactly when something is broken, so its tests break things: a card pulled
 out in the middle of the PIN read, a PC/SC service that stops under the tool, a card whose answers
 are garbage. Each class here wraps another :class:`~apdu.cardmodel.CardModel` (usually a
-:class:`~apdu.virtual.VirtualCard`) and keeps its behaviour except for the fault it injects, so
-the same fault works through :class:`~apdu.virtual.DirectTransport` (in process) and through the
+:class:`~cardsim.virtual.VirtualCard`) and keeps its behaviour except for the fault it injects, so
+the same fault works through :class:`~cardsim.virtual.DirectTransport` (in process) and through the
 vpcd bridge into a real pcscd (where the card, and so the hook, runs in the test process while the
 tool under test may be another process)::
 
