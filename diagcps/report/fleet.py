@@ -204,7 +204,7 @@ def _cryptolib(document: dict[str, Any]) -> str | None:
         if check["id"] == "workstation.cryptolib" and check["status"] != "skipped":
             details = check["details"]
             if details.get("installed") is False:
-                return "-"
+                return "none"
             found = details.get("version")
             return found if isinstance(found, str) else None
     return None

@@ -81,7 +81,7 @@ def table_lines(summary: Summary, lang: str) -> Iterator[str]:
             widths[index] = min(_MAX_CELL, max(widths[index], len(cell)))
 
     def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(_fit(c, w).ljust(w) for c, w in zip(cells, widths)).rstrip()
+        return "  ".join(_fit(c, w).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
     yield line(header)
     yield line(tuple("-" * w for w in widths))

@@ -71,7 +71,7 @@ def _same(a: Any, b: Any) -> bool:
         return type(a) is type(b) and a == b
     if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
         return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-    return type(a) is type(b) and a == b or (
+    return (type(a) is type(b) and a == b) or (
         isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b)
 
 
@@ -102,7 +102,7 @@ class _Compiler:
             cell.append(self.compile(node))
         return self.refs[pointer]
 
-    def compile(self, schema: Any) -> Validator:  # noqa: C901 - one branch per keyword
+    def compile(self, schema: Any) -> Validator:
         if schema is True or schema == {}:
             return lambda _value: None
         if schema is False:
