@@ -112,18 +112,15 @@ class _Compiler:
             if key in _ANNOTATIONS:
                 continue
             if key == "type":
-                names = [arg] if isinstance(arg, str) else list(arg)
-                for name in names:
-                    _is_type(None, name)  # refuses an unknown type name now
-
-                def check_type(value: Any, names: list[str] = names) -> Error:
-                    if any(_is_type(value, n) for n in names):
-                        return None
-                    return ("", f"{_short(value)} is not of type {'/'.join(names)}")
-                steps.append(check_type)
+                steps.append(_type_check([arg] if isinstance(arg, str) else list(arg)))
             elif key == "const":
                 steps.append(lambda v, c=arg: None if _same(v, c)
                              else ("", f"{_short(v)} is not {_short(c)}"))
+            elif key == "enum" and all(isinstance(c, str) or c is None for c in arg):
+                # The common case, made a set lookup: strings (and null) compare by value.
+                steps.append(lambda v, e=frozenset(arg), null=None in arg: None
+                             if (type(v) is str and v in e) or (v is None and null)
+                             else ("", f"{_short(v)} is not one of {_short(sorted(e))}"))
             elif key == "enum":
                 steps.append(lambda v, e=arg: None if any(_same(v, c) for c in e)
                              else ("", f"{_short(v)} is not one of {_short(e)}"))
@@ -173,6 +170,33 @@ class _Compiler:
         if len(steps) == 1:
             return steps[0]
         return functools.partial(_all, tuple(steps))
+
+
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
+    "null": (type(None),), "number": (int, float), "integer": (int, float)}
+
+
+def _type_check(names: list[str]) -> Validator:
+    """A ``type`` keyword as one isinstance test (with JSON's rules for true and 1.0)."""
+    for name in names:
+        if name not in _PYTHON_TYPES:
+            raise SchemaError(f"unknown type {name!r}")
+    allowed = tuple({t for name in names for t in _PYTHON_TYPES[name]})
+    allow_bool = "boolean" in names
+    integral_only = "integer" in names and "number" not in names
+    shown = "/".join(names)
+
+    def check_type(value: Any) -> Error:
+        if isinstance(value, allowed):
+            kind = type(value)
+            if kind is bool:
+                if allow_bool:
+                    return None
+            elif kind is not float or not integral_only or value.is_integer():
+                return None
+        return ("", f"{_short(value)} is not of type {shown}")
+    return check_type
 
 
 def _all(steps: tuple[Validator, ...], value: Any) -> Error:
