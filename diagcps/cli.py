@@ -245,7 +245,7 @@ def _wait_for_card(reader: str, timeout_s: float) -> None:
 # --- show, summary: the side of support and IT ------------------------------------------------
 
 @main.command()
-@click.argument("report", type=click.Path(dir_okay=False))
+@click.argument("report", type=click.Path())
 @_lang_option
 def show(report: str, lang: str | None) -> None:
     """Show a received JSON report as its user saw it, in your language."""

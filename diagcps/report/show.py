@@ -121,6 +121,14 @@ def _complete(doc: dict[str, Any]) -> None:
             verdicts[key] = {"status": worst["status"], "code": worst.get("code"),
                              "summary": worst["summary"]}
     doc.setdefault("help", {})
+    if any(not check.get("title") for check in doc["checks"]):
+        from diagcps.checks.selection import load_all
+
+        registry = load_all()
+        for check in doc["checks"]:
+            spec = registry.get(check["id"])
+            if not check.get("title") and spec is not None:
+                check["title"] = spec.title.get(doc["lang"])
 
 
 # --- the other language ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ class _Template:
     #: Fixed text and value slots, in order: ("lit", text) or ("expr", source of the value).
     fr: tuple[tuple[str, str], ...]
     en: tuple[tuple[str, str], ...]
+    #: (French slot, English slot, how the value changes between them): "same" (carried over),
+    #: "date" (dd/mm/yyyy and ISO) or "text" (a French text and its English, translated too).
+    links: tuple[tuple[str, str, str], ...] = ()
 
     def parts(self, lang: str) -> tuple[tuple[str, str], ...]:
         return self.en if lang == "en" else self.fr
@@ -67,10 +71,71 @@ def _pairs(tree: ast.AST) -> list[_Template]:
         fr, en = _string_parts(args[-2]), _string_parts(args[-1])
         if fr is None or en is None:
             continue
-        # Usable only when English inserts nothing French does not (then values carry over).
-        if {t for k, t in en if k == "expr"} <= {t for k, t in fr if k == "expr"}:
-            found.append(_Template(tuple(fr), tuple(en)))
+        links = _links([t for k, t in fr if k == "expr"], [t for k, t in en if k == "expr"])
+        if links is not None:
+            found.append(_Template(tuple(fr), tuple(en), links))
     return found
+
+
+def _assigned_pairs(tree: ast.AST) -> list[_Template]:
+    """Pairs written as two assignments in a row: ``fr = …`` then ``en = …`` (or ``x_fr``,
+    ``x_en``), a conditional on each side giving a pair per branch."""
+    found = []
+    for node in ast.walk(tree):
+        for field_name in ("body", "orelse"):
+            block = getattr(node, field_name, None)
+            if not isinstance(block, list):
+                continue
+            for first, second in itertools.pairwise(block):
+                names = [_assigned_name(first), _assigned_name(second)]
+                if None in names or names[0] == names[1]:
+                    continue
+                if names[0].replace("fr", "en") != names[1]:  # type: ignore[union-attr]
+                    continue
+                found.extend(_value_pairs(first.value, second.value))  # type: ignore[attr-defined]
+    return found
+
+
+def _assigned_name(node: ast.stmt) -> str | None:
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+            node.targets[0], ast.Name) and re.fullmatch(r"(\w+_)?fr|(\w+_)?en",
+                                                        node.targets[0].id):
+        return node.targets[0].id
+    return None
+
+
+def _value_pairs(fr: ast.expr, en: ast.expr) -> list[_Template]:
+    if isinstance(fr, ast.IfExp) and isinstance(en, ast.IfExp):
+        return _value_pairs(fr.body, en.body) + _value_pairs(fr.orelse, en.orelse)
+    fr_parts, en_parts = _string_parts(fr), _string_parts(en)
+    if fr_parts is None or en_parts is None:
+        return []
+    links = _links([t for k, t in fr_parts if k == "expr"],
+                   [t for k, t in en_parts if k == "expr"])
+    return [] if links is None else [_Template(tuple(fr_parts), tuple(en_parts), links)]
+
+
+def _links(fr: list[str], en: list[str]) -> tuple[tuple[str, str, str], ...] | None:
+    """How each value slot of one language gives the other's; None when one cannot.
+
+    The same expression in both carries its value over. Otherwise the slots left pair in order
+    when their code says how: a French date (``_fr_date(x)``, ``_day(x)``) and an ISO one
+    (``x.isoformat()``), or a French and an English text (``a.fr``/``a.en``, ``a_fr``/``a_en``).
+    """
+    fr_set, en_set = dict.fromkeys(fr), dict.fromkeys(en)
+    links = [(e, e, "same") for e in en_set if e in fr_set]
+    fr_left = [e for e in fr_set if e not in en_set]
+    en_left = [e for e in en_set if e not in fr_set]
+    if len(fr_left) != len(en_left):
+        return None
+    for f, e in zip(fr_left, en_left, strict=True):
+        if "isoformat()" in e or "%Y-%m-%d" in e:  # the value must then be a French date
+            links.append((f, e, "date"))
+        elif f.replace(".fr", ".en") == e or f.replace("_fr", "_en") == e:
+            links.append((f, e, "text"))
+        else:
+            return None
+    return tuple(links)
 
 
 @functools.cache
@@ -83,7 +148,8 @@ def _templates() -> tuple[_Template, ...]:
     found: list[_Template] = []
     for file in files:
         try:
-            found.extend(_pairs(ast.parse(file.read_text("utf-8"))))
+            tree = ast.parse(file.read_text("utf-8"))
+            found.extend(_pairs(tree) + _assigned_pairs(tree))
         except (OSError, SyntaxError, UnicodeDecodeError):
             continue  # an installation without sources translates less, never fails
     return tuple(found)
@@ -99,16 +165,40 @@ def _matcher(template: _Template, lang: str) -> re.Pattern[str]:
             pattern.append(f"(?P={groups[text]})")
         else:
             groups[text] = f"v{len(groups)}"
-            pattern.append(f"(?P<{groups[text]}>.+?)")
+            pattern.append(f"(?P<{groups[text]}>.*?)")
     return re.compile("".join(pattern), re.DOTALL)
 
 
-def _fill(template: _Template, source: str, match: re.Match[str], target: str) -> str:
+def _fill(template: _Template, source: str, match: re.Match[str], target: str) -> str | None:
     order = [t for k, t in template.parts(source) if k == "expr"]
-    values = {expr: match.group(f"v{index}") for index, expr in
-              enumerate(dict.fromkeys(order))}
+    captured = {expr: match.group(f"v{index}") for index, expr in
+                enumerate(dict.fromkeys(order))}
+    values: dict[str, str] = {}
+    for fr, en, how in template.links:
+        mine, theirs = (fr, en) if source == "fr" else (en, fr)
+        value = _convert(captured[mine], how, source, target)
+        if value is None:
+            return None
+        values[theirs] = value
     return "".join(text if kind == "lit" else values[text]
                    for kind, text in template.parts(target))
+
+
+_FR_DATE = re.compile(r"(\d\d)/(\d\d)/(\d{4})")
+_ISO_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)")
+
+
+def _convert(value: str, how: str, source: str, target: str) -> str | None:
+    if how == "same":
+        return value
+    if how == "date":
+        if source == "fr":
+            match = _FR_DATE.fullmatch(value)
+            return None if match is None else f"{match[3]}-{match[2]}-{match[1]}"
+        match = _ISO_DATE.fullmatch(value)
+        return None if match is None else f"{match[3]}/{match[2]}/{match[1]}"
+    found = _best(value, source, target, depth=0)
+    return None if found is None else found[1]
 
 
 def translate(text: str, source: str, target: str) -> str | None:
@@ -124,11 +214,14 @@ def _best(text: str, source: str, target: str, depth: int) -> tuple[int, str] | 
     best: tuple[int, str] | None = None
     for template in _templates():
         fixed = template.fixed_length(source)
-        if fixed < _MIN_FIXED or (best is not None and fixed <= best[0]):
+        # A slot whose value must itself be a date or a known text constrains the match too.
+        constrained = any(how != "same" for _, _, how in template.links)
+        if (fixed < _MIN_FIXED and not constrained) or (best is not None and fixed <= best[0]):
             continue
         match = _matcher(template, source).fullmatch(text)
-        if match is not None:
-            best = (fixed, _fill(template, source, match, target))
+        filled = None if match is None else _fill(template, source, match, target)
+        if filled is not None:
+            best = (fixed, filled)
     if depth == 0:
         return best
     # A verdict is a headline followed by the finding it rests on: translate both halves.

@@ -350,16 +350,18 @@ def _read_text(path: str | os.PathLike[str], limit: int) -> str:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         raise ReportError(f"cannot open: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ReportError("not a regular file")
         if info.st_size > limit:
             raise ReportError(f"too large for a report ({info.st_size} bytes, limit {limit})")
-        try:
+        with os.fdopen(os.dup(fd), "rb") as handle:
             data = handle.read(limit + 1)
-        except OSError as exc:
-            raise ReportError(f"cannot read: {exc.strerror or exc}") from None
+    except OSError as exc:
+        raise ReportError(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise ReportError(f"too large for a report (over {limit} bytes)")
     if data.startswith(b"\xef\xbb\xbf"):
