@@ -29,7 +29,7 @@ _SEVERITY = {"error": 0, "fail": 1, "warning": 2, "ok": 3, "skipped": 4}
 _FINDING_STATUSES = ("error", "fail", "warning")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Workstation:
     """What IT needs of one workstation's latest report (every text already printable)."""
 
@@ -71,12 +71,12 @@ class Summary:
     reports_read: int
 
     def to_json(self) -> dict[str, Any]:
+        """Everything but the workstations, which ``workstation_json`` gives one at a time."""
         return {
             "summary": "diagcps-fleet",
             "version": 1,
             "reports_read": self.reports_read,
-            "workstations": [{k: v for k, v in asdict(w).items()}
-                             | {"findings": list(w.findings)} for w in self.workstations],
+            "workstations": [],
             "findings": [{"code": c, "workstations": n, "example_host": h}
                          for c, n, h in self.findings],
             "cryptolib_versions": [{"version": v, "workstations": n}
@@ -84,6 +84,10 @@ class Summary:
             "readers": [{"model": m, "workstations": n} for m, n in self.readers],
             "skipped": [asdict(s) for s in self.skipped],
         }
+
+
+def workstation_json(row: Workstation) -> dict[str, Any]:
+    return asdict(row) | {"findings": list(row.findings)}
 
 
 @dataclass

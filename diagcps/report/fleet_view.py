@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from diagcps.report.fleet import Summary, Workstation
+from diagcps.report.fleet import Summary, Workstation, workstation_json
 
 _WORDS = {
     "fr": {
@@ -139,6 +139,21 @@ def csv_text(summary: Summary) -> str:
 _RAW = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 
 
+def json_chunks(summary: Summary) -> Iterator[str]:
+    """The summary as one JSON document, written a workstation at a time (a fleet of a hundred
+    thousand is never held twice in memory, as objects and as text)."""
+    head, _, tail = _dumps(summary.to_json()).partition('"workstations": []')
+    yield head + '"workstations": ['
+    for index, row in enumerate(summary.workstations):
+        item = _dumps(workstation_json(row)).replace("\n", "\n    ")
+        yield ("," if index else "") + "\n    " + item
+    yield ("\n  ]" if summary.workstations else "]") + tail + "\n"
+
+
 def json_text(summary: Summary) -> str:
-    text = json.dumps(summary.to_json(), indent=2, ensure_ascii=False)
-    return _RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+    return "".join(json_chunks(summary))
+
+
+def _dumps(value: Any) -> str:
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
