@@ -118,9 +118,9 @@ class _Compiler:
                              else ("", f"{_short(v)} is not {_short(c)}"))
             elif key == "enum" and all(isinstance(c, str) or c is None for c in arg):
                 # The common case, made a set lookup: strings (and null) compare by value.
-                steps.append(lambda v, e=frozenset(arg), null=None in arg: None
+                steps.append(lambda v, e=frozenset(arg), null=None in arg, allowed=arg: None
                              if (type(v) is str and v in e) or (v is None and null)
-                             else ("", f"{_short(v)} is not one of {_short(sorted(e))}"))
+                             else ("", f"{_short(v)} is not one of {_short(allowed)}"))
             elif key == "enum":
                 steps.append(lambda v, e=arg: None if any(_same(v, c) for c in e)
                              else ("", f"{_short(v)} is not one of {_short(e)}"))
