@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import click
 
 from diagcps.report.validate import ReportError, file_label, read_report
+from diagcps.safe_text import printable
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -27,7 +28,7 @@ def show_report(path: str, lang: str) -> int:
         console = Console(highlight=False)
         render(report.document, console, lang)
     except (ReportError, ValueError) as exc:
-        click.echo(f"diagcps: {file_label(path)}: {exc}", err=True)
+        click.echo(f"diagcps: {file_label(path)}: {printable(str(exc))}", err=True)
         return EXIT_USAGE
     return EXIT_OK
 
