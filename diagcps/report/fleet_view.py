@@ -122,7 +122,8 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def csv_text(summary: Summary) -> str:
+def csv_chunks(summary: Summary) -> Iterator[str]:
+    """The CSV text, a row at a time."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -131,7 +132,14 @@ def csv_text(summary: Summary) -> str:
             row.host, row.os, row.cryptolib, row.reader, row.card_generation, row.card,
             row.card_code, row.workstation, row.workstation_code, row.date,
             "yes" if row.redacted else "no", " ".join(row.findings), row.path))
-    return out.getvalue()
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    yield out.getvalue()
+
+
+def csv_text(summary: Summary) -> str:
+    return "".join(csv_chunks(summary))
 
 
 # Characters ``printable`` removes, escaped in JSON rather than written raw (C0 controls are

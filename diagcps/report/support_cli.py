@@ -36,13 +36,13 @@ def show_report(path: str, lang: str) -> int:
 def summarise_reports(paths: Iterable[str], output: str, lang: str) -> int:
     """Print the fleet summary of the reports under ``paths`` as a table, CSV or JSON."""
     from diagcps.report.fleet import summarise
-    from diagcps.report.fleet_view import csv_text, json_chunks, table_lines
+    from diagcps.report.fleet_view import csv_chunks, json_chunks, table_lines
 
     summary = summarise(paths)
     if output == "json":
         sys.stdout.writelines(json_chunks(summary))
     elif output == "csv":
-        sys.stdout.write(csv_text(summary))
+        sys.stdout.writelines(csv_chunks(summary))
     else:
         sys.stdout.writelines(line + "\n" for line in table_lines(summary, lang))
     if output != "table" and summary.skipped:

@@ -98,7 +98,8 @@ def test_an_unknown_schema_keyword_fails_loudly(keyword: dict[str, Any]) -> None
 @pytest.mark.parametrize(("schema", "value", "valid"), [
     ({"type": "integer"}, True, False), ({"type": "integer"}, 2.0, True),
     ({"type": "integer"}, 2.5, False), ({"type": "number"}, False, False),
-    ({"const": 1}, True, False), ({"enum": [1, "a"]}, 1.0, True), ({"enum": ["a", None]}, None, True),
+    ({"const": 1}, True, False), ({"enum": [1, "a"]}, 1.0, True),
+    ({"enum": ["a", None]}, None, True),
     ({"minimum": 0}, -0.5, False),
     ({"additionalProperties": False, "properties": {"a": {}}}, {"b": 1}, False),
     ({"anyOf": [{"type": "string"}, {"type": "null"}]}, 1, False),
