@@ -187,6 +187,19 @@ def _ecps_lines(doc: dict[str, Any], lines: list[str], source: str,
     card = next((r.get("card") for r in doc.get("readers", []) if r.get("diagnosed")), None)
     holder = (card or {}).get("holder") or {}
     code, national_id = holder.get("profession_code"), holder.get("national_id")
-    if remedies.ecps_help(code, national_id, source) == lines:
-        return remedies.ecps_help(code, national_id, target), 0
+    # A redacted report masks the identifier after the lines were made from the real one, whose
+    # first character (its type, kept in the report) chose part of the wording: rebuild them
+    # from a stand-in of that type, then mask the stand-in the same way.
+    stand_ins = [(national_id, national_id)]
+    id_type = holder.get("id_type")
+    if national_id and "*" in national_id and isinstance(id_type, str) and len(id_type) == 1:
+        stand_ins.append((id_type + "0" * (len(national_id) - 1), national_id))
+    for stand_in, shown in stand_ins:
+        def rebuilt(lang: str, stand_in: str | None = stand_in, shown: str | None = shown,
+                    ) -> list[str]:
+            made = remedies.ecps_help(code, stand_in, lang)
+            return [line.replace(stand_in, shown) for line in made] if stand_in and shown \
+                else made
+        if rebuilt(source) == lines:
+            return rebuilt(target), 0
     return lines, len(lines)

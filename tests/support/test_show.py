@@ -107,10 +107,11 @@ def test_show_reproduces_the_check_view_on_this_machine(profile: str, lang: str,
 
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize(("source", "target"), [("fr", "en"), ("en", "fr")])
+@pytest.mark.parametrize("redacted", [False, True])
 def test_every_translated_text_is_what_the_tool_says_in_that_language(
-        profile: str, source: str, target: str) -> None:
-    made = make_report(profile, lang=source)
-    truth = make_report(profile, lang=target)
+        profile: str, source: str, target: str, redacted: bool) -> None:
+    made = make_report(profile, lang=source, redacted=redacted)
+    truth = make_report(profile, lang=target, redacted=redacted)
     view = prepare(made, target)
     shown = view.report
     assert shown["lang"] == target
