@@ -26,10 +26,18 @@ def show_report(path: str, lang: str) -> int:
     try:
         report = read_report(path)
         console = Console(highlight=False)
-        render(report.document, console, lang)
+        # Rendered whole before anything is written: a report the view cannot take (a field of
+        # an unexpected shape the schema allows) gets its one line, never half a view.
+        with console.capture() as view:
+            render(report.document, console, lang)
     except (ReportError, ValueError) as exc:
         click.echo(f"diagcps: {file_label(path)}: {printable(str(exc))}", err=True)
         return EXIT_USAGE
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        click.echo(f"diagcps: {file_label(path)}: cannot be shown (unexpected content: "
+                   f"{printable(type(exc).__name__)} {printable(str(exc))[:60]})", err=True)
+        return EXIT_USAGE
+    sys.stdout.write(view.get())
     return EXIT_OK
 
 

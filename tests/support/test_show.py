@@ -279,3 +279,22 @@ def test_an_unreadable_report_gets_one_line(tmp_path: Path, mocker) -> None:
     result = CliRunner().invoke(main, ["show", str(path)])
     assert result.exit_code == 2
     assert result.stderr.strip().endswith("cannot open: Permission denied")
+
+
+def test_a_report_the_view_cannot_take_gets_one_line_and_no_half_view(tmp_path: Path,
+                                                                     mocker) -> None:
+    """A later view may read a field an older valid report lacks: staged by a view that stops
+    half-way on a missing key, after printing its first panel."""
+    from diagcps.report import terminal
+
+    real = terminal.render
+
+    def half_way(report: dict[str, Any], console: Console, **kwargs: Any) -> None:
+        console.print("first panel")
+        raise KeyError("complete")
+    mocker.patch.object(terminal, "render", half_way)
+    path = write_report(make_report("cps3-healthy"), tmp_path / "r.json")
+    result = CliRunner().invoke(main, ["show", str(path)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and "cannot be shown" in result.stderr
+    assert terminal.render is not real
