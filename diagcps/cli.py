@@ -1,4 +1,4 @@
-"""The command line: ``diagcps check | readers | replay | demo``.
+"""The command line: ``diagcps check | readers | replay | demo | show | summary``.
 
 Heavy modules (rich, cryptography, pyscard) are imported inside the commands that need them, so
 that ``diagcps --help`` and ``--version`` start as fast as click itself.
@@ -240,6 +240,30 @@ def _wait_for_card(reader: str, timeout_s: float) -> None:
 
     with contextlib.suppress(pcsc.PcscError):
         pcsc.wait_for_reader(reader, {"present", "in_use"}, timeout_s)
+
+
+# --- show, summary: the side of support and IT ------------------------------------------------
+
+@main.command()
+@click.argument("report", type=click.Path())
+@_lang_option
+def show(report: str, lang: str | None) -> None:
+    """Show a received JSON report as its user saw it, in your language."""
+    from diagcps.report.support_cli import show_report
+
+    sys.exit(show_report(report, lang or default_lang()))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "output", flag_value="json", help="Print the summary as JSON.")
+@click.option("--csv", "output", flag_value="csv", help="Print one CSV row per workstation.")
+@_lang_option
+def summary(paths: tuple[str, ...], output: str | None, lang: str | None) -> None:
+    """Summarise the reports of many workstations (files or folders, recursively)."""
+    from diagcps.report.support_cli import summarise_reports
+
+    sys.exit(summarise_reports(paths, output or "table", lang or default_lang()))
 
 
 # --- shared run --------------------------------------------------------------------------------
