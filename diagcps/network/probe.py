@@ -126,13 +126,14 @@ def probe_all(settings: NetworkSettings) -> NetworkOutcome:
         thread.start()
     for thread in threads:
         thread.join(max(deadline.end - time.monotonic(), 0))
-    for thread, result in zip(threads, results):
+    for index, thread in enumerate(threads):
         if thread.is_alive():
             # Still running: the step it is in has timed out. Report a copy, as it was.
+            result = results[index]
             snapshot = EndpointResult(**{**result.__dict__})
             snapshot.outcome, snapshot.error = "timeout", f"no answer at step {result.stage}"
             snapshot.duration_ms = (time.monotonic() - start) * 1000
-            results[results.index(result)] = snapshot
+            results[index] = snapshot
     outcome.endpoints = results
     if not any(r.stage in ("tls", "http", "done") for r in results):
         outcome.has_route = has_route()

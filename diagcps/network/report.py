@@ -113,7 +113,7 @@ def network_lines(report: dict[str, Any], lang: str) -> list[tuple[str, str]]:
         label = endpoint["host"] if endpoint["port"] == 443 else \
             f"{endpoint['host']}:{endpoint['port']}"
         via = (("via " + endpoint["via_proxy"]) if endpoint["via_proxy"]
-               else ("direct" if lang == "en" else "direct"))
+               else "direct")
         word = _OUTCOME_WORDS.get(endpoint["outcome"], (endpoint["outcome"],) * 2)
         text = word[1] if lang == "en" else word[0]
         status = "ok" if endpoint["outcome"] == "ok" else "fail"
