@@ -98,9 +98,10 @@ def network_dns(ctx: Any) -> CheckResult:
             f"L’ordinateur ne trouve pas l’adresse de {_hosts(failing)} ({failing[0].error}).",
             f"The computer cannot find the address of {_hosts(failing)} ({failing[0].error}).",
             **details)
-    if outcome.proxy.https is not None:
-        return ok("Les noms des serveurs sont résolus par le proxy.",
-                  "The servers' names are resolved by the proxy.", **details)
+    if outcome.endpoints and all(r.proxy for r in outcome.endpoints):
+        return ok("Les noms des serveurs sont laissés au proxy, qui les résout lui-même.",
+                  "The servers' names are left to the proxy, which resolves them itself.",
+                  **details)
     return ok("Les adresses des serveurs sont trouvées.", "The servers' addresses are found.",
               **details)
 
@@ -154,11 +155,16 @@ def network_connection(ctx: Any) -> CheckResult:
     if not reached:
         return _skipped(Text("Non vérifié : aucun serveur n’a pu être contacté.",
                              "Not checked: no server could be contacted."), **details)
-    via = (f"par le proxy {outcome.proxy.https.url}" if outcome.proxy.https else "en direct")
-    via_en = (f"through the proxy {outcome.proxy.https.url}" if outcome.proxy.https
-              else "directly")
-    return ok(f"Connexion établie {via} avec {_hosts(reached)}.",
-              f"Connected {via_en} to {_hosts(reached)}.", **details)
+    direct = [r for r in reached if not r.proxy]
+    proxied = [r for r in reached if r.proxy]
+    fr, en = [], []
+    if proxied:
+        fr.append(f"par le proxy {proxied[0].proxy} avec {_hosts(proxied)}")
+        en.append(f"through the proxy {proxied[0].proxy} to {_hosts(proxied)}")
+    if direct:
+        fr.append(f"en direct avec {_hosts(direct)}")
+        en.append(f"directly to {_hosts(direct)}")
+    return ok(f"Connexion établie {' ; '.join(fr)}.", f"Connected {'; '.join(en)}.", **details)
 
 
 @check("network.tls", "Connexion sécurisée (TLS) et certificats des serveurs",

@@ -131,7 +131,8 @@ def probe_all(settings: NetworkSettings) -> NetworkOutcome:
             # Still running: the step it is in has timed out. Report a copy, as it was.
             result = results[index]
             snapshot = EndpointResult(**{**result.__dict__})
-            snapshot.outcome, snapshot.error = "timeout", f"no answer at step {result.stage}"
+            snapshot.outcome, snapshot.error = _late(result), _STEP_WORDS.get(result.stage,
+                                                                              result.stage)
             snapshot.duration_ms = (time.monotonic() - start) * 1000
             results[index] = snapshot
     outcome.endpoints = results
@@ -139,6 +140,22 @@ def probe_all(settings: NetworkSettings) -> NetworkOutcome:
         outcome.has_route = has_route()
     outcome.duration_ms = (time.monotonic() - start) * 1000
     return outcome
+
+
+def _late(result: EndpointResult) -> str:
+    """The outcome of a probe still running at the deadline: whose silence it is."""
+    if result.proxy and result.stage in ("dns", "tcp", "connect"):
+        return "proxy_failed"
+    return "dns_failed" if result.stage == "dns" else "timeout"
+
+
+_STEP_WORDS = {
+    "dns": "no answer from the name server",
+    "tcp": "no answer to the connection",
+    "connect": "no answer from the proxy",
+    "tls": "no answer during the TLS handshake",
+    "http": "no answer to the HEAD request",
+}
 
 
 def has_route() -> bool:
@@ -280,7 +297,7 @@ def _connect(addresses: list[Any], deadline: _Deadline, proxy: Proxy | None) -> 
                            f"{address[0]} port {address[1]}: {exc.strerror or exc}")
     assert last is not None
     if proxy is not None:
-        raise _Failed("proxy_failed", f"proxy {proxy.url}: {last.error}")
+        raise _Failed("proxy_failed", last.error)
     raise last
 
 
@@ -293,17 +310,17 @@ def _tunnel(sock: socket.socket, endpoint: Endpoint, proxy: Proxy, deadline: _De
         sock.settimeout(deadline.left())
         sock.sendall(request.encode("ascii"))
         head = _read_head(sock, deadline)
-    except _Failed:
+    except _Failed as exc:
         sock.close()
-        raise
+        raise _Failed("proxy_failed", "no answer to CONNECT in time") from exc
     except OSError as exc:
         sock.close()
-        raise _Failed("proxy_failed", f"proxy {proxy.url}: {_short(exc)}") from exc
+        raise _Failed("proxy_failed", _short(exc)) from exc
     status, _headers = _parse_head(head)
     if status != 200:
         sock.close()
-        raise _Failed("proxy_failed", f"proxy {proxy.url} answered HTTP {status} to CONNECT"
-                      if status else f"proxy {proxy.url} did not answer as a proxy")
+        raise _Failed("proxy_failed", f"it answered HTTP {status} to CONNECT"
+                      if status else "it did not answer as a proxy")
 
 
 def _read_head(sock: socket.socket, deadline: _Deadline) -> bytes:
