@@ -79,7 +79,8 @@ def scenario(name: str) -> Scenario:
         # Everything there and healthy, a proxy configured, a DNS listener: --offline must
         # reach none of them.
         "offline_flag": lambda: Scenario(_hosts(), endpoints=ENDPOINTS + ",unlisted.test",
-                                         env=via_proxy, proxy="relay", dns_recorder=True),
+                                         env={**via_proxy, "NO_PROXY": "unlisted.test"},
+                                         proxy="relay", dns_recorder=True),
         # Not a name in the hosts file, no DNS server, no route out.
         "no_network": lambda: Scenario({}),
         "dns_failure": lambda: Scenario(_hosts(), endpoints="wallet.test,missing.test,"
@@ -227,7 +228,7 @@ def web_server(context: ssl.SSLContext, date_offset_s: float, log: list[str]) ->
             request = read_head(tls)
             if not request:
                 return
-            log.append(request.split(b"\r\n")[0].decode())
+            log.append(request.decode("latin-1"))
             date = format_datetime(dt.datetime.fromtimestamp(time.time() + date_offset_s,
                                                              dt.timezone.utc), usegmt=True)
             tls.sendall(f"HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Length: 0\r\n"
@@ -251,7 +252,7 @@ def pipe(a: socket.socket, b: socket.socket) -> None:
 def connect_proxy(mode: str, log: list[str]) -> Any:
     def handle(conn: socket.socket) -> None:
         head = read_head(conn)
-        log.append(head.split(b"\r\n")[0].decode())
+        log.append(head.decode("latin-1"))
         method, target, *_ = head.decode().split()
         host, _, port = target.rpartition(":")
         if method != "CONNECT" or mode == "forbidden" or host not in SERVERS:
@@ -271,7 +272,7 @@ def intercepting_proxy(contexts: dict[str, ssl.SSLContext], public_ca: Path,
 
     def handle(conn: socket.socket) -> None:
         head = read_head(conn)
-        log.append(head.split(b"\r\n")[0].decode())
+        log.append(head.decode("latin-1"))
         host, _, port = head.decode().split()[1].rpartition(":")
         conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
         with contexts[host].wrap_socket(conn, server_side=True) as client:
