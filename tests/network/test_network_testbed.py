@@ -245,3 +245,24 @@ def test_black_hole_costs_the_time_limit_and_no_more() -> None:
     # It waited (far longer than a healthy run) but stopped at the limit.
     assert duration > 5 * healthy
     assert duration < LIMIT_S * 1000
+
+
+def test_terminal_shows_the_third_verdict_and_a_short_network_block_at_80_columns() -> None:
+    import io
+
+    from rich.console import Console
+
+    from diagcps.report.terminal import render
+
+    for scenario, line in (("healthy", "auth.test — direct, TLS verified"),
+                           ("intercepted", "auth.test — via http://inspect.test:3128, TLS "
+                                           "intercepted")):
+        out = io.StringIO()
+        render(bed(scenario)["report"], Console(file=out, width=80, no_color=True,
+                                                highlight=False))
+        text = out.getvalue()
+        lines = text.splitlines()
+        assert max(len(x) for x in lines) <= 80
+        verdict = next(i for i, x in enumerate(lines) if "Access to Pro Santé Connect:" in x)
+        assert verdict < 8  # with the card and workstation verdicts, at the top
+        assert line in text

@@ -346,12 +346,26 @@ def run_check(env: dict[str, str], args: list[str]) -> tuple[dict[str, Any], flo
     return report, wall, done.returncode
 
 
+def run_child(env: dict[str, str], argv: list[str]) -> tuple[dict[str, Any], float, int]:
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=600)
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed (exit {done.returncode}): {done.stderr}")
+    return json.loads(done.stdout), time.monotonic() - start, done.returncode
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=SCENARIOS)
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("cli", nargs="*", help="extra arguments of diagcps check (after --)")
-    options = parser.parse_args()
+    parser.add_argument("--child", metavar="SCRIPT",
+                        help="run this Python script (JSON on stdout) instead of diagcps check")
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    options = parser.parse_args(argv[:cut])
+    # What follows "--" goes to diagcps check (or to the --child script) untouched.
+    options.cli = argv[cut + 1:]
     setup = scenario(options.scenario)
     with tempfile.TemporaryDirectory(prefix="diagcps-netbed-") as tmp:
         folder = Path(tmp)
@@ -378,7 +392,10 @@ def main() -> None:
         env = child_env(setup.env, (system_store, mozilla_store), setup.endpoints)
         runs = []
         for _ in range(options.runs):
-            report, wall, code = run_check(env, options.cli)
+            if options.child:
+                report, wall, code = run_child(env, [options.child, *options.cli])
+            else:
+                report, wall, code = run_check(env, options.cli)
             runs.append({"report": report, "wall_s": wall, "exit_code": code})
         time.sleep(0.05)  # let the servers count the last connection
         json.dump({"scenario": options.scenario, "runs": runs, "requests": log,
