@@ -59,8 +59,16 @@ def network_proxy(ctx: Any) -> CheckResult:
     details = {"source": proxy.source, "proxy": proxy.https.url if proxy.https else None,
                "bypass": proxy.bypass, "pac_url": proxy.pac_url}
     failing = [r for r in outcome.endpoints if r.outcome == "proxy_failed"]
+    if failing and proxy.https is None:
+        what = proxy.unsupported or "?"
+        return finding(
+            Status.FAIL, "PROXY_FAILED",
+            f"Le réglage de proxy de cet ordinateur ({what}) n’est pas utilisable : "
+            f"{_hosts(failing)} n’a pas été contacté.",
+            f"This computer's proxy setting ({what}) cannot be used: {_hosts(failing)} was "
+            "not contacted.", **details)
     if failing:
-        address = proxy.https.url if proxy.https else (proxy.unsupported or "?")
+        address = proxy.https.url if proxy.https else "?"
         why = failing[0].error or ""
         return finding(
             Status.FAIL, "PROXY_FAILED",

@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from diagcps._version import __version__
+from diagcps.network.clean import printable
 from diagcps.network.endpoints import Endpoint, NetworkSettings
 from diagcps.network.proxy import Proxy, ProxySettings, discover
 from diagcps.network.trust import TrustStores, unverified_context
@@ -96,7 +97,7 @@ class NetworkOutcome:
 class _Failed(Exception):
     def __init__(self, outcome: str, error: str) -> None:
         super().__init__(error)
-        self.outcome, self.error = outcome, error
+        self.outcome, self.error = outcome, printable(error)
 
 
 class _Deadline:
@@ -179,7 +180,7 @@ def _probe_into(result: EndpointResult, proxies: ProxySettings, stores: TrustSto
     except _Failed as failed:
         result.outcome, result.error = failed.outcome, failed.error
     except Exception as exc:  # a probe never takes the family down: it reports what it saw
-        result.outcome, result.error = "tls_failed", f"{type(exc).__name__}: {exc}"
+        result.outcome, result.error = "tls_failed", printable(f"{type(exc).__name__}: {exc}")
     result.duration_ms = (time.monotonic() - start) * 1000
 
 
@@ -189,7 +190,7 @@ def _probe(result: EndpointResult, proxies: ProxySettings, stores: TrustStores,
     proxy = proxies.for_host(endpoint.host)
     result.proxy = proxy.url if proxy else None
     if proxies.https is None and proxies.unsupported:
-        raise _Failed("proxy_failed", f"unsupported proxy {proxies.unsupported}")
+        raise _Failed("proxy_failed", f"unusable proxy setting: {proxies.unsupported}")
     result.stage = "dns"
     target = (proxy.host, proxy.port) if proxy else (endpoint.host, endpoint.port)
     addresses = _resolve(target, deadline, for_proxy=proxy is not None)
@@ -247,7 +248,7 @@ def _tls_outcome(tls: TlsFacts) -> str:
 
 
 def _verify_message(exc: ssl.SSLCertVerificationError) -> str:
-    return str(getattr(exc, "verify_message", None) or exc.reason or exc)
+    return printable(str(getattr(exc, "verify_message", None) or exc.reason or exc))
 
 
 def _short(exc: BaseException) -> str:
@@ -364,7 +365,7 @@ def _head(sock: ssl.SSLSocket, result: EndpointResult, deadline: _Deadline) -> N
         head = _read_head(sock, deadline)
     except (OSError, ssl.SSLError) as exc:
         # The handshake worked: a page that does not answer is not what this family checks.
-        result.error = f"HEAD: {_short(exc)}"
+        result.error = printable(f"HEAD: {_short(exc)}")
         return
     received = time.time()
     result.http_status, headers = _parse_head(head)
@@ -408,5 +409,5 @@ def _name(name: Any) -> str:
     for oid in (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME):
         values = name.get_attributes_for_oid(oid)
         if values:
-            return str(values[0].value)
-    return name.rfc4514_string()
+            return printable(str(values[0].value))
+    return printable(name.rfc4514_string())

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from diagcps.network.clean import printable
+
 INTERNET_SETTINGS = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings"
 
 
@@ -53,14 +55,13 @@ def parse_proxy(value: str) -> Proxy | None:
         return None
     if "://" not in value:
         value = "http://" + value
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    try:
-        port = parts.port or 8080
+    try:  # a malformed setting (a stray "[", a bad port) is no proxy, never a crash
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return None
+        return Proxy(parts.hostname, parts.port or 8080)
     except ValueError:
         return None
-    return Proxy(parts.hostname, port)
 
 
 def bypassed(host: str, patterns: list[str]) -> bool:
@@ -108,7 +109,10 @@ def from_environment(env: Mapping[str, str]) -> ProxySettings | None:
 
 
 def _scheme_of(raw: str) -> str:
-    return raw.split("://", 1)[0] + "://" if "://" in raw else "?"
+    """What to call a proxy setting the tool cannot use: its scheme (``socks5://``), or
+    "malformed address" for an http one it cannot parse."""
+    scheme = raw.split("://", 1)[0].lower() if "://" in raw else "http"
+    return "malformed address" if scheme in ("http", "https") else scheme + "://"
 
 
 def from_windows(registry: Callable[[str, str], str | None]) -> ProxySettings | None:
@@ -178,6 +182,19 @@ def discover(env: Mapping[str, str], system: str,
              registry: Callable[[str, str], str | None] | None,
              run: Callable[..., str | None] | None) -> ProxySettings:
     """The settings that apply here; ``ProxySettings()`` (source "none") when there are none."""
+    found = _discover(env, system, registry, run)
+    if found is None:
+        return ProxySettings()
+    # Settings are the OS's or the user's text: shown later, so made printable here.
+    return ProxySettings(found.source, None if found.https is None else Proxy(
+        printable(found.https.host), found.https.port), [printable(b) for b in found.bypass],
+        None if found.pac_url is None else printable(found.pac_url),
+        None if found.unsupported is None else printable(found.unsupported))
+
+
+def _discover(env: Mapping[str, str], system: str,
+              registry: Callable[[str, str], str | None] | None,
+              run: Callable[..., str | None] | None) -> ProxySettings | None:
     found = from_environment(env)
     if found is None and system == "Windows" and registry is not None:
         found = from_windows(registry)
@@ -187,4 +204,4 @@ def discover(env: Mapping[str, str], system: str,
     if found is None and system == "Linux" and run is not None and (
             env.get("XDG_CURRENT_DESKTOP", "").upper().find("GNOME") >= 0):
         found = from_gnome(run)
-    return found or ProxySettings()
+    return found

@@ -12,8 +12,10 @@ from pathlib import Path
 import jsonschema
 from click.testing import CliRunner
 
+from diagcps.checks.context import CheckContext
 from diagcps.checks.selection import select_checks
 from diagcps.cli import main
+from diagcps.network.checks import network_proxy
 from diagcps.network.endpoints import Endpoint, NetworkSettings
 from diagcps.network.family import start_probe
 from diagcps.network.probe import probe_all
@@ -84,6 +86,12 @@ def test_an_unsupported_proxy_fails_before_anything_is_resolved() -> None:
     [endpoint] = outcome.endpoints
     assert endpoint.outcome == "proxy_failed" and endpoint.addresses == []
     assert "socks5://" in (endpoint.error or "")
+    context = CheckContext()
+    context.facts["network"] = outcome
+    result = network_proxy(context)
+    assert result.code == "PROXY_FAILED"
+    assert result.summary.en == ("This computer's proxy setting (socks5://) cannot be used: "
+                                 "never.resolved.test was not contacted.")
 
 
 def test_replay_and_unrequested_runs_never_probe() -> None:

@@ -165,3 +165,21 @@ def test_environment_wins_and_gnome_is_asked_only_on_gnome() -> None:
     assert discover({"XDG_CURRENT_DESKTOP": "KDE"}, "Linux", None, run).source == "none"
     found = discover({"XDG_CURRENT_DESKTOP": "ubuntu:GNOME"}, "Linux", None, run)
     assert found.source == "gnome" and found.https == Proxy("gnome.test", 8080)
+
+
+def test_settings_with_control_characters_are_made_printable() -> None:
+    found = discover({"https_proxy": "http://pro\x1bxy.test:3128",
+                      "no_proxy": "a.test,\x07b.test"}, "Linux", None, None)
+    assert found.https is not None and found.https.host == "pro?xy.test"
+    assert found.bypass == ["a.test", "?b.test"]
+    # A malformed one is reported as unusable, not a crash.
+    broken = discover({"https_proxy": "http://pro\x1b[2Jxy.test:3128"}, "Linux", None, None)
+    assert broken.https is None and broken.unsupported == "malformed address"
+
+
+def test_printable_replaces_every_control_and_format_character() -> None:
+    from diagcps.network.clean import printable
+
+    assert printable("Zscaler\x1b]0;owned\x07 Root\u202eCA\x9b") == "Zscaler?]0;owned? Root?CA?"
+    assert printable("é — “ok”") == "é — “ok”"
+    assert len(printable("x" * 1000)) == 300
