@@ -74,7 +74,9 @@ def inner(runs: int) -> dict[str, Any]:
 
     online = NetworkSettings.from_environment(os.environ)
     offline = NetworkSettings.from_environment(os.environ, offline=True)
-    card, family, both, family_in_both, verdicts = [], [], [], [], set()
+    from diagcps.report.model import card_verdict
+
+    card, family, both, family_in_both, verdicts, card_verdicts = [], [], [], [], set(), set()
     for _ in range(runs):  # interleaved, so that a change of load hits all three alike
         start = time.perf_counter()
         diagnose(source(), network=offline)
@@ -88,9 +90,10 @@ def inner(runs: int) -> dict[str, Any]:
         family_in_both.append(diagnosis.network.duration_ms / 1000)
         verdicts.update(f"{r.spec.id}: {r.result.code}" for r in diagnosis.results
                         if r.result.code and r.spec.id.startswith("network."))
+        card_verdicts.add(card_verdict(diagnosis, "en")["status"])
     return {"card_s": card, "family_s": family, "both_s": both,
             "family_in_both_s": family_in_both, "time_limit_s": online.time_limit_s,
-            "network_findings": sorted(verdicts)}
+            "network_findings": sorted(verdicts), "card_verdicts": sorted(card_verdicts)}
 
 
 # --- outside -----------------------------------------------------------------------------------
@@ -129,6 +132,7 @@ def main() -> int:
             "time_limit_ms": raw["time_limit_s"] * 1000,
             "family_over_limit": round(max(raw["family_s"]) / raw["time_limit_s"], 3),
             "network_findings": raw["network_findings"],
+            "card_verdicts": raw["card_verdicts"],
             "raw_s": {k: raw[k] for k in ("card_s", "family_s", "both_s")},
         }
     now = datetime.now(timezone.utc)
@@ -162,8 +166,9 @@ def main() -> int:
         lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
     findings = {s: ", ".join(results[s]["network_findings"]) or "none" for s in SCENARIOS}
     lines += ["", f"Network findings over all runs: healthy: {findings['healthy']}; "
-              f"black-holed: {findings['black_hole']}. The card verdict is the same in both.",
-              ""]
+              f"black-holed: {findings['black_hole']}. Card verdicts: healthy "
+              f"{results['healthy']['card_verdicts']}, black-holed "
+              f"{results['black_hole']['card_verdicts']}.", ""]
     (ROOT / "bench" / "RESULTS-network.md").write_text("\n".join(lines))
     print("\n".join(lines))
     missed = [s for s in SCENARIOS if results[s]["family_over_limit"] >= 1]

@@ -279,11 +279,14 @@ def _resolve(target: tuple[str, int], deadline: _Deadline, *, for_proxy: bool) -
 
 def _connect(addresses: list[Any], deadline: _Deadline, proxy: Proxy | None) -> socket.socket:
     last: _Failed | None = None
-    for family, kind, proto, _name, address in addresses:
+    for index, (family, kind, proto, _name, address) in enumerate(addresses):
         sock = socket.socket(family, kind, proto)
-        sock.settimeout(deadline.left())
+        # A silent first address (often a broken IPv6 route) leaves time for the next ones.
+        sock.settimeout(deadline.left() / (len(addresses) - index))
         try:
             sock.connect(address)
+            # The next connections (one per trust store) go first to the address that answered.
+            addresses.insert(0, addresses.pop(index))
             return sock
         except TimeoutError:
             sock.close()

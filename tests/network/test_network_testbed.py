@@ -81,7 +81,7 @@ def _network_findings(report: dict[str, Any]) -> set[str]:
 
 SCENARIOS = ["healthy", "offline_flag", "no_network", "dns_failure", "proxy_needed",
              "via_proxy", "proxy_failing", "proxy_down", "intercepted", "bad_certificate",
-             "skewed_clock", "black_hole"]
+             "skewed_clock", "black_hole", "first_address_silent"]
 
 
 def _run(scenario: str) -> dict[str, Any]:
@@ -266,3 +266,11 @@ def test_terminal_shows_the_third_verdict_and_a_short_network_block_at_80_column
         verdict = next(i for i, x in enumerate(lines) if "Access to Pro Santé Connect:" in x)
         assert verdict < 8  # with the card and workstation verdicts, at the top
         assert line in text
+
+
+def test_a_silent_first_address_leaves_time_for_the_next() -> None:
+    report = bed("first_address_silent")["report"]
+    auth = _endpoints(report)["auth.test"]
+    assert auth["addresses"] == ["10.66.0.5", "127.0.0.12"]  # the silent one first
+    assert auth["outcome"] == "ok"
+    assert _network_findings(report) == set()

@@ -65,6 +65,8 @@ class Scenario:
     intercept: bool = False
     #: Answer DNS queries at 127.0.0.1:53 with REFUSED, counting them.
     dns_recorder: bool = False
+    #: Sort the black hole first among a name's addresses (a gai.conf of the test bed's).
+    black_hole_first: bool = False
 
 
 def _hosts(**extra: str) -> dict[str, str]:
@@ -99,12 +101,15 @@ def scenario(name: str) -> Scenario:
         "bad_certificate": lambda: Scenario(_hosts(), certs={"auth.test": "wrong_name"}),
         "skewed_clock": lambda: Scenario(_hosts(), date_offset_s=-2 * 3600),
         "black_hole": lambda: Scenario(_hosts(**{"auth.test": BLACK_HOLE})),
+        # Two addresses, the first silent (as a broken IPv6 route often is).
+        "first_address_silent": lambda: Scenario(_hosts(**{
+            "auth.test": f"{BLACK_HOLE} {SERVERS['auth.test']}"}), black_hole_first=True),
     }[name]()
 
 
 SCENARIOS = ("healthy", "offline_flag", "no_network", "dns_failure", "proxy_needed", "via_proxy",
              "proxy_failing", "proxy_down", "intercepted", "bad_certificate", "skewed_clock",
-             "black_hole")
+             "black_hole", "first_address_silent")
 
 
 # --- certificates --------------------------------------------------------------------------------
@@ -309,19 +314,37 @@ def _run(*args: str) -> None:
     subprocess.run(args, check=True, capture_output=True)
 
 
-def enter_private_network(hosts: dict[str, str], folder: Path) -> None:
+#: glibc sorts a name's addresses (RFC 6724); these rules put the black hole first: the same
+#: scope for every IPv4 address, then a precedence above the other IPv4 ones.
+GAI_BLACK_HOLE_FIRST = """\
+scopev4 ::ffff:127.0.0.0/104 14
+scopev4 ::ffff:0.0.0.0/96 14
+precedence ::1/128 50
+precedence ::/0 40
+precedence ::ffff:10.66.0.0/120 45
+precedence ::ffff:0:0/96 10
+"""
+
+
+def enter_private_network(hosts: dict[str, str], folder: Path,
+                          black_hole_first: bool = False) -> None:
     names = [name for _index, name in socket.if_nameindex()]
     if names != ["lo"]:
         raise SystemExit(f"refusing to run outside a fresh network namespace (interfaces: {names})")
     _run("ip", "link", "set", "lo", "up")
     _run("ip", "route", "add", BLACK_HOLE_NET, "dev", "lo")
     hosts_file = folder / "hosts"
+    # An address may be "a b": the name then has two addresses, in that order.
     hosts_file.write_text("127.0.0.1 localhost\n" + "".join(
-        f"{address} {name}\n" for name, address in hosts.items()))
+        f"{one} {name}\n" for name, address in hosts.items() for one in address.split()))
     resolv = folder / "resolv.conf"
     resolv.write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
     _run("mount", "--bind", str(hosts_file), "/etc/hosts")
     _run("mount", "--bind", str(resolv), str(Path("/etc/resolv.conf").resolve()))
+    if black_hole_first:
+        gai = folder / "gai.conf"
+        gai.write_text(GAI_BLACK_HOLE_FIRST)
+        _run("mount", "--bind", str(gai), "/etc/gai.conf")
 
 
 def child_env(extra: dict[str, str], stores: tuple[Path, Path], endpoints: str) -> dict[str, str]:
@@ -369,7 +392,7 @@ def main() -> None:
     setup = scenario(options.scenario)
     with tempfile.TemporaryDirectory(prefix="diagcps-netbed-") as tmp:
         folder = Path(tmp)
-        enter_private_network(setup.hosts, folder)
+        enter_private_network(setup.hosts, folder, setup.black_hole_first)
         public, inspection = make_authority(PUBLIC_CA_NAME), make_authority(INSPECTION_CA_NAME)
         system_store, mozilla_store = folder / "system-store.pem", folder / "mozilla-roots.pem"
         system_store.write_bytes(public.pem() + inspection.pem())
