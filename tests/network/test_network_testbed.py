@@ -81,7 +81,7 @@ def _network_findings(report: dict[str, Any]) -> set[str]:
 
 SCENARIOS = ["healthy", "offline_flag", "no_network", "dns_failure", "proxy_needed",
              "via_proxy", "proxy_failing", "proxy_down", "intercepted", "bad_certificate",
-             "skewed_clock", "black_hole", "first_address_silent"]
+             "skewed_clock", "black_hole", "first_address_silent", "clock_behind"]
 
 
 def _run(scenario: str) -> dict[str, Any]:
@@ -274,3 +274,13 @@ def test_a_silent_first_address_leaves_time_for_the_next() -> None:
     assert auth["addresses"] == ["10.66.0.5", "127.0.0.12"]  # the silent one first
     assert auth["outcome"] == "ok"
     assert _network_findings(report) == set()
+
+
+def test_certificates_refused_because_of_the_clock_say_so() -> None:
+    report = bed("clock_behind")["report"]
+    assert _network_findings(report) == {"CERT_INVALID", "CLOCK_SKEW"}
+    tls = next(c for c in report["checks"] if c["id"] == "network.tls")
+    assert "not yet valid" in tls["details"]["reason"]
+    assert tls["summary"].endswith("The computer's clock is off: correct it first.")
+    clock = next(c for c in report["checks"] if c["id"] == "workstation.clock")
+    assert "180 minutes behind" in clock["summary"]

@@ -60,6 +60,8 @@ class Scenario:
     certs: dict[str, str] = field(default_factory=dict)
     #: Seconds added to the servers' Date header.
     date_offset_s: float = 0.0
+    #: When the servers' certificates start, from now.
+    cert_starts_in: dt.timedelta = -dt.timedelta(days=1)
     #: "relay", "forbidden" or None: the CONNECT proxy at PROXY_IP.
     proxy: str | None = None
     intercept: bool = False
@@ -100,6 +102,11 @@ def scenario(name: str) -> Scenario:
             "https_proxy": f"http://inspect.test:{PROXY_PORT}"}, intercept=True),
         "bad_certificate": lambda: Scenario(_hosts(), certs={"auth.test": "wrong_name"}),
         "skewed_clock": lambda: Scenario(_hosts(), date_offset_s=-2 * 3600),
+        # This computer's clock 3 h behind the world's: the servers' certificates (issued 2 h
+        # ago by the world's clock) are not valid yet by ours. The local clock cannot be moved
+        # in a namespace, so the world is moved instead: the certificates and the Date.
+        "clock_behind": lambda: Scenario(_hosts(), date_offset_s=3 * 3600,
+                                         cert_starts_in=dt.timedelta(hours=1)),
         "black_hole": lambda: Scenario(_hosts(**{"auth.test": BLACK_HOLE})),
         # Two addresses, the first silent (as a broken IPv6 route often is).
         "first_address_silent": lambda: Scenario(_hosts(**{
@@ -109,7 +116,7 @@ def scenario(name: str) -> Scenario:
 
 SCENARIOS = ("healthy", "offline_flag", "no_network", "dns_failure", "proxy_needed", "via_proxy",
              "proxy_failing", "proxy_down", "intercepted", "bad_certificate", "skewed_clock",
-             "black_hole", "first_address_silent")
+             "black_hole", "first_address_silent", "clock_behind")
 
 
 # --- certificates --------------------------------------------------------------------------------
@@ -162,8 +169,10 @@ def make_authority(common_name: str) -> Authority:
     return Authority(common_name, key, cert)
 
 
-def issue(authority: Authority, host: str, folder: Path) -> ssl.SSLContext:
-    """A server context presenting a certificate for ``host`` issued by ``authority``."""
+def issue(authority: Authority, host: str, folder: Path,
+          starts_in: dt.timedelta = -dt.timedelta(days=1)) -> ssl.SSLContext:
+    """A server context presenting a certificate for ``host`` issued by ``authority``, valid
+    from ``starts_in`` from now for 30 days."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -171,9 +180,10 @@ def issue(authority: Authority, host: str, folder: Path) -> ssl.SSLContext:
     key = _key()
     now = dt.datetime.now(dt.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(_name(host))
-            .issuer_name(authority.cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
+            .issuer_name(authority.cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now + starts_in)
+            .not_valid_after(now + starts_in + dt.timedelta(days=30))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
@@ -403,7 +413,8 @@ def main() -> None:
         for host, address in SERVERS.items():
             certified = "other.test" if setup.certs.get(host) == "wrong_name" else host
             listeners[host] = Listener(address, 443, web_server(
-                issue(public, certified, folder), setup.date_offset_s, log))
+                issue(public, certified, folder, setup.cert_starts_in), setup.date_offset_s,
+                log))
         if setup.proxy:
             listeners["proxy"] = Listener(PROXY_IP, PROXY_PORT, connect_proxy(setup.proxy, log))
         if setup.intercept:
