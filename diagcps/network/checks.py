@@ -58,7 +58,9 @@ def network_proxy(ctx: Any) -> CheckResult:
     proxy = outcome.proxy
     details = {"source": proxy.source, "proxy": proxy.https.url if proxy.https else None,
                "bypass": proxy.bypass, "pac_url": proxy.pac_url}
-    failing = [r for r in outcome.endpoints if r.outcome == "proxy_failed"]
+    # With no network at all, a proxy that cannot be reached is no finding of its own.
+    failing = [] if outcome.no_network else [
+        r for r in outcome.endpoints if r.outcome == "proxy_failed"]
     if failing and proxy.https is None:
         what = proxy.unsupported or "?"
         return finding(

@@ -57,6 +57,9 @@ class EndpointResult:
     #: "intercepted", "cert_invalid", "untrusted_by_system".
     outcome: str = "timeout"
     error: str | None = None
+    #: For "proxy_failed": what happened on the way to the proxy ("dns_failed", "unreachable",
+    #: "refused", "timeout"), or None when the proxy itself answered.
+    cause: str | None = None
     addresses: list[str] = field(default_factory=list)
     tls: TlsFacts | None = None
     http_status: int | None = None
@@ -85,7 +88,11 @@ class NetworkOutcome:
         """Nothing reached and no route out: one calm finding, not one per endpoint."""
         if self.skipped or not self.endpoints or self.has_route is not False:
             return False
-        return all(r.outcome in ("dns_failed", "unreachable") for r in self.endpoints)
+        # A proxy left configured on an offline laptop fails too, for the same reasons; a proxy
+        # that answers (even to refuse) proves a network.
+        offline = ("dns_failed", "unreachable")
+        return all(r.outcome in offline or (r.outcome == "proxy_failed" and r.cause in offline)
+                   for r in self.endpoints)
 
     @property
     def clock_skew_s(self) -> float | None:
@@ -95,9 +102,9 @@ class NetworkOutcome:
 
 
 class _Failed(Exception):
-    def __init__(self, outcome: str, error: str) -> None:
+    def __init__(self, outcome: str, error: str, cause: str | None = None) -> None:
         super().__init__(error)
-        self.outcome, self.error = outcome, printable(error)
+        self.outcome, self.error, self.cause = outcome, printable(error), cause
 
 
 class _Deadline:
@@ -178,7 +185,7 @@ def _probe_into(result: EndpointResult, proxies: ProxySettings, stores: TrustSto
     try:
         _probe(result, proxies, stores, deadline)
     except _Failed as failed:
-        result.outcome, result.error = failed.outcome, failed.error
+        result.outcome, result.error, result.cause = failed.outcome, failed.error, failed.cause
     except Exception as exc:  # a probe never takes the family down: it reports what it saw
         result.outcome, result.error = "tls_failed", printable(f"{type(exc).__name__}: {exc}")
     result.duration_ms = (time.monotonic() - start) * 1000
@@ -270,10 +277,11 @@ def _resolve(target: tuple[str, int], deadline: _Deadline, *, for_proxy: bool) -
     thread.join(deadline.left())
     failed = "proxy_failed" if for_proxy else "dns_failed"
     if thread.is_alive():
-        raise _Failed(failed, f"no answer resolving {target[0]}")
+        raise _Failed(failed, f"no answer resolving {target[0]}", "dns_failed")
     if "error" in box:
         exc = box["error"]
-        raise _Failed(failed, f"resolving {target[0]}: {getattr(exc, 'strerror', None) or exc}")
+        raise _Failed(failed, f"resolving {target[0]}: {getattr(exc, 'strerror', None) or exc}",
+                      "dns_failed")
     return box["ok"][:4]
 
 
@@ -301,7 +309,7 @@ def _connect(addresses: list[Any], deadline: _Deadline, proxy: Proxy | None) -> 
                            f"{address[0]} port {address[1]}: {exc.strerror or exc}")
     assert last is not None
     if proxy is not None:
-        raise _Failed("proxy_failed", last.error)
+        raise _Failed("proxy_failed", last.error, last.outcome)
     raise last
 
 

@@ -79,9 +79,10 @@ def _network_findings(report: dict[str, Any]) -> set[str]:
     return {code for code in _codes(report).values() if code in NETWORK_CODES}
 
 
-SCENARIOS = ["healthy", "offline_flag", "no_network", "dns_failure", "proxy_needed",
-             "via_proxy", "proxy_failing", "proxy_down", "intercepted", "bad_certificate",
-             "skewed_clock", "black_hole", "first_address_silent", "clock_behind"]
+SCENARIOS = ["healthy", "offline_flag", "no_network", "no_network_with_proxy", "dns_failure",
+             "proxy_needed", "via_proxy", "proxy_failing", "proxy_down", "intercepted",
+             "bad_certificate", "skewed_clock", "black_hole", "first_address_silent",
+             "clock_behind"]
 
 
 def _run(scenario: str) -> dict[str, Any]:
@@ -104,6 +105,7 @@ def test_every_scenario_keeps_the_card_verdict_and_a_valid_report(scenario: str)
 
 @pytest.mark.parametrize(("scenario", "code"), [
     ("no_network", "NETWORK_OFFLINE"),
+    ("no_network_with_proxy", "NETWORK_OFFLINE"),
     ("dns_failure", "DNS_FAILED"),
     ("proxy_needed", "PROXY_REQUIRED"),
     ("proxy_failing", "PROXY_FAILED"),

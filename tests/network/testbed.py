@@ -87,6 +87,8 @@ def scenario(name: str) -> Scenario:
                                          proxy="relay", dns_recorder=True),
         # Not a name in the hosts file, no DNS server, no route out.
         "no_network": lambda: Scenario({}),
+        # The same, with a proxy still set from the office: still one calm finding.
+        "no_network_with_proxy": lambda: Scenario({}, env=via_proxy),
         "dns_failure": lambda: Scenario(_hosts(), endpoints="wallet.test,missing.test,"
                                         "portal.test"),
         # Direct connections dropped, no proxy configured.
@@ -114,9 +116,10 @@ def scenario(name: str) -> Scenario:
     }[name]()
 
 
-SCENARIOS = ("healthy", "offline_flag", "no_network", "dns_failure", "proxy_needed", "via_proxy",
-             "proxy_failing", "proxy_down", "intercepted", "bad_certificate", "skewed_clock",
-             "black_hole", "first_address_silent", "clock_behind")
+SCENARIOS = ("healthy", "offline_flag", "no_network", "no_network_with_proxy", "dns_failure",
+             "proxy_needed", "via_proxy", "proxy_failing", "proxy_down", "intercepted",
+             "bad_certificate", "skewed_clock", "black_hole", "first_address_silent",
+             "clock_behind")
 
 
 # --- certificates --------------------------------------------------------------------------------
