@@ -207,7 +207,8 @@ class Stack:
 
 
 def check_argv() -> list[str]:
-    return [*diagcps_argv(), "check", "--json"]
+    # The card, not the network: the network family has its own bench (bench/network.py).
+    return [*diagcps_argv(), "check", "--json", "--offline"]
 
 
 def opensc_commands() -> dict[str, list[str]]:

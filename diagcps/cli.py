@@ -107,9 +107,14 @@ def _configure_logging(verbose: bool) -> None:
               show_default=True, help="Bound, in seconds, of every wait on the service or card.")
 @click.option("--virtual-card", "virtual_card", metavar="PROFILE", hidden=True,
               help="Diagnose a virtual card profile instead of the PC/SC readers.")
+@click.option("--offline", is_flag=True, envvar="DIAGCPS_OFFLINE",
+              help="Do not check access to Pro Santé Connect: nothing is sent on the network.")
+@click.option("--network-time-limit", type=click.FloatRange(0.5, 60), default=3.0,
+              show_default=True, help="Total time, in seconds, of the network checks.")
 @_output_options
 def check(checks: tuple[str, ...], skip: tuple[str, ...], list_checks: bool, reader: str | None,
-          record: str | None, timeout: float, virtual_card: str | None, as_json: bool,
+          record: str | None, timeout: float, virtual_card: str | None, offline: bool,
+          network_time_limit: float, as_json: bool,
           output: str | None, redact: bool, lang: str | None, now: datetime | None) -> None:
     """Diagnose the CPS card(s) and this workstation. CHECKS: ids to run (default: all)."""
     lang = lang or default_lang()
@@ -126,8 +131,12 @@ def check(checks: tuple[str, ...], skip: tuple[str, ...], list_checks: bool, rea
         from diagcps.sources import PcscSource
 
         source = PcscSource(timeout_s=timeout)
+    from diagcps.network.endpoints import NetworkSettings
+
+    network = NetworkSettings.from_environment(os.environ, offline=offline,
+                                               time_limit_s=network_time_limit)
     _run(source, checks=checks, skip=skip, reader=reader, record=record, as_json=as_json,
-         output=output, redact=redact, lang=lang, now=now)
+         output=output, redact=redact, lang=lang, now=now, network=network)
 
 
 @main.command()
@@ -270,7 +279,7 @@ def summary(paths: tuple[str, ...], output: str | None, lang: str | None) -> Non
 
 def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader: str | None,
          record: str | None, as_json: bool, output: str | None, redact: bool,
-         lang: str, now: datetime | None = None) -> None:
+         lang: str, now: datetime | None = None, network: Any = None) -> None:
     from apdu.transcript import write_atomic
     from diagcps.checks.selection import UnknownCheck
     from diagcps.diagnosis import diagnose
@@ -279,7 +288,7 @@ def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader:
     try:
         with _progress(lang) as say:
             diagnosis = diagnose(source, reader_filter=reader, only=checks, skip=skip,
-                                 record=bool(record), progress=say,
+                                 record=bool(record), progress=say, network=network,
                                  now=now.replace(tzinfo=timezone.utc) if now else None)
     except UnknownCheck as exc:
         click.echo(f"diagcps: {exc}. See: diagcps check --list-checks", err=True)

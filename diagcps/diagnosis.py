@@ -55,6 +55,8 @@ class Diagnosis:
     diagnosed: str | None = None
     results: list[RunResult] = field(default_factory=list)
     transcript: Transcript | None = None
+    #: What the network family found (diagcps.network.probe.NetworkOutcome).
+    network: Any | None = None
 
     @property
     def reading(self) -> Any | None:
@@ -73,12 +75,17 @@ def diagnose(
     context: CheckContext | None = None,
     progress: Progress | None = None,
     dictionary: Path | None = None,
+    network: Any | None = None,
 ) -> Diagnosis:
     now = now or datetime.now(timezone.utc)
     say = progress or (lambda _message: None)
     diagnosis = Diagnosis(source.kind, source.detail, now, reader_filter=reader_filter)
     specs = select_checks(only=only, skip=skip, source_kind=source.kind)
     wants_card = any(spec.id.startswith("card.") for spec in specs)
+    from diagcps.network.family import start_probe
+
+    # The network family runs beside the card reading (network: NetworkSettings, or None).
+    pending_network = start_probe(network, specs, source.kind)
 
     say("readers")
     try:
@@ -106,6 +113,7 @@ def diagnose(
     ctx = context or CheckContext()
     ctx.now = now
     ctx.facts.update(_facts(diagnosis))
+    diagnosis.network = ctx.facts["network"] = pending_network.wait()
     say("checks")
     diagnosis.results = run_checks(specs, ctx)
     return diagnosis

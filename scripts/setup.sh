@@ -21,6 +21,8 @@ packages=(pcscd vsmartcard-vpcd libpcsclite-dev gcc python3-venv python3-dev)
 # compares diagcps with.
 if [ "$mode" = test ]; then
   packages+=(opensc)
+  # The network test bed: ip (lo, a black-hole route) in a private network namespace.
+  packages+=(iproute2)
 fi
 missing=()
 for p in "${packages[@]}"; do

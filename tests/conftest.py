@@ -71,6 +71,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from cardsim.pcscd import PrivatePcscd
 
     global _run_dir
+    # Every ``diagcps check`` of the suite (in process or in a child) is offline: no test may
+    # reach the internet. The network family's own tests run in private network namespaces.
+    os.environ["DIAGCPS_OFFLINE"] = "1"
     if PrivatePcscd.available()[0] and os.geteuid() == 0 and shutil.which("unshare"):
         _run_dir = Path(tempfile.mkdtemp(prefix="diagcps-pcscd-run-"))
         os.environ["PCSCLITE_CSOCK_NAME"] = PrivatePcscd.planned_socket_path(_run_dir)

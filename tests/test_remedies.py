@@ -31,6 +31,10 @@ PROJECT_CODES = {
     "CARD_READ_ERROR", "PIN_UNKNOWN", "CARD_IDENTITY_UNREADABLE", "ADELI_CHECK_DIGIT",
     "CARD_NOT_YET_VALID", "OBSOLETE_MIDDLEWARE", "REPLAY_MISSING",
 }  # fmt: skip
+NETWORK_CODES = {
+    "NETWORK_OFFLINE", "DNS_FAILED", "PROXY_REQUIRED", "PROXY_FAILED", "CONNECT_TIMEOUT",
+    "CONNECT_REFUSED", "TLS_INTERCEPTED", "CERT_INVALID", "TLS_FAILED", "CLOCK_SKEW",
+}  # fmt: skip
 
 
 def test_every_troubleshooting_code_has_a_remedy() -> None:
@@ -39,7 +43,7 @@ def test_every_troubleshooting_code_has_a_remedy() -> None:
 
 
 def test_project_codes_are_catalogued_and_nothing_else() -> None:
-    assert ALL_CODES == TROUBLESHOOTING_CODES | PROJECT_CODES
+    assert ALL_CODES == TROUBLESHOOTING_CODES | PROJECT_CODES | NETWORK_CODES
 
 
 @pytest.mark.parametrize("code", sorted(ALL_CODES))

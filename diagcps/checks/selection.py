@@ -10,7 +10,7 @@ from diagcps.checks.base import CheckSpec
 from diagcps.checks.registry import REGISTRY
 
 #: Groups in the order a person reads a diagnosis: the machine, the service, readers, the card.
-GROUP_ORDER = ("host", "pcsc", "reader", "card", "workstation")
+GROUP_ORDER = ("host", "pcsc", "reader", "card", "workstation", "network")
 REPLAY_GROUPS = ("reader", "card")
 
 
@@ -23,6 +23,7 @@ class UnknownCheck(ValueError):
 def load_all() -> dict[str, CheckSpec]:
     """Import the modules that register checks (once) and return the registry."""
     from diagcps.checks import card_checks, pcsc_checks, workstation_checks  # noqa: F401
+    from diagcps.network import checks as network_checks  # noqa: F401
 
     return REGISTRY
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from diagcps.checks.base import CheckResult, Status, finding, ok
 from diagcps.checks.registry import check
+from diagcps.network.checks import clock_skew_finding
 from diagcps.workstation.browsers import FirefoxInfo, find_firefox
 from diagcps.workstation.clock import assess_clock
 from diagcps.workstation.cryptolib import CryptolibInfo, find_cryptolib, meets
@@ -265,6 +266,10 @@ def workstation_clock(ctx: Any) -> CheckResult:
         "certificates_compared": len(dates),
     }
     now_fr = _day(assessment.now)
+    skew = clock_skew_finding(ctx.facts)  # the servers' Date, from the network family
+    if not assessment.wrong and skew is not None:
+        skew.details.update(details)
+        return skew
     if not assessment.wrong:
         return ok(
             f"La date de l’ordinateur ({now_fr}) est plausible.",

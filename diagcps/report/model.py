@@ -14,9 +14,12 @@ from diagcps._version import __version__
 from diagcps.checks.base import Status, Text
 from diagcps.checks.registry import RunResult
 from diagcps.diagnosis import Diagnosis
+from diagcps.network.report import network_section, network_verdict
 from diagcps.report.redact import personal_values, redact_values
 
 SCHEMA_VERSION = "1"
+#: Additions to version 1 that its readers may ignore (1: the ``network`` section and verdict).
+SCHEMA_REVISION = 1
 CARD_GROUPS = ("card",)
 WORKSTATION_GROUPS = ("host", "pcsc", "reader", "workstation")
 
@@ -33,6 +36,7 @@ def build_report(diagnosis: Diagnosis, *, lang: str = "fr", redacted: bool = Fal
     status = {0: "ok", 1: "warning", 2: "fail", 3: "error"}[worst]
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
+        "schema_revision": SCHEMA_REVISION,
         "tool": {"name": "diagcps", "version": __version__},
         "generated_at": diagnosis.now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "status": status,
@@ -41,12 +45,14 @@ def build_report(diagnosis: Diagnosis, *, lang: str = "fr", redacted: bool = Fal
         "verdicts": {
             "card": card_verdict(diagnosis, lang),
             "workstation": workstation_verdict(diagnosis, lang),
+            "network": network_verdict(results, diagnosis.network, lang),
         },
         "source": {"kind": diagnosis.source_kind, "detail": diagnosis.source_detail},
         "host": host or _host_from_results(results),
         "readers": [_reader(diagnosis, r) for r in diagnosis.readers],
         "checks": [_check(r, lang) for r in results],
         "help": {"ecps": _ecps(diagnosis, lang), "support": _support(results, lang)},
+        "network": network_section(diagnosis.network),
     }
     if redacted:
         # Personal values may appear anywhere (summaries, details, certificate subjects): replace

@@ -10,6 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from diagcps.network.report import network_lines
+
 _STATUS = {
     # status: (symbol, style, French word, English word) — the word keeps it readable without colour
     "ok": ("✔", "green", "OK", "OK"),
@@ -22,10 +24,12 @@ _STATUS = {
 _WORDS = {
     "fr": {"card": "Carte CPS", "station": "Poste de travail", "check": "Vérification",
            "result": "Résultat", "todo": "Que faire", "ecps": "Pour activer votre e-CPS",
-           "support": "Assistance", "report": "Rapport écrit dans", "title": "Diagnostic CPS"},
+           "support": "Assistance", "report": "Rapport écrit dans", "title": "Diagnostic CPS",
+           "network": "Accès à Pro Santé Connect"},
     "en": {"card": "CPS card", "station": "Workstation", "check": "Check",
            "result": "Result", "todo": "What to do", "ecps": "To activate your e-CPS",
-           "support": "Support", "report": "Report written to", "title": "CPS diagnosis"},
+           "support": "Support", "report": "Report written to", "title": "CPS diagnosis",
+           "network": "Access to Pro Santé Connect"},
 }
 
 
@@ -41,8 +45,11 @@ def render(report: dict[str, Any], console: Console, *, output_path: str | None 
     head = Table.grid(padding=(0, 1))
     head.add_column(no_wrap=True)
     head.add_column()
-    for key, label in (("card", words["card"]), ("workstation", words["station"])):
-        verdict = verdicts[key]
+    for key, label in (("card", words["card"]), ("workstation", words["station"]),
+                       ("network", words["network"])):
+        verdict = verdicts.get(key)
+        if verdict is None:
+            continue
         head.add_row(status_label(verdict["status"], lang),
                      Text.assemble((label + " : " if lang == "fr" else label + ": ", "bold"),
                                    verdict["summary"]))
@@ -56,6 +63,11 @@ def render(report: dict[str, Any], console: Console, *, output_path: str | None 
                       Text.assemble((check.get("title") or check["id"], "bold"), "\n",
                                     check["summary"]))
     console.print(table)
+    network = network_lines(report, lang)
+    if network:
+        console.print(Panel(Group(*(Text.assemble(status_label(status, lang), " ", line)
+                                    for status, line in network)),
+                            title=words["network"], title_align="left"))
 
     # What to do, most severe first: a blocked card matters more than a missing browser module.
     rank = {"error": 0, "fail": 1, "warning": 2, "ok": 3, "skipped": 4}

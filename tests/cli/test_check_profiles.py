@@ -140,8 +140,10 @@ def _normalised(report: dict[str, Any]) -> dict[str, Any]:
     report.pop("host")
     report["tool"].pop("version")
     report["verdicts"].pop("workstation")
+    report["verdicts"].pop("network")
+    report.pop("network")
     report["checks"] = [c for c in report["checks"]
-                        if c["id"].split(".")[0] not in ("host", "workstation")]
+                        if c["id"].split(".")[0] not in ("host", "workstation", "network")]
     for check in report["checks"]:
         check["duration_ms"] = 0
     return report

@@ -1,0 +1,136 @@
+"""The network part of the report: the ``network`` section and the third verdict line,
+"Accès à Pro Santé Connect". Fields are described in schema-v1.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from diagcps.checks.base import Status, Text
+from diagcps.network.probe import NetworkOutcome
+
+NETWORK_CHECKS_GROUP = "network"
+#: Workstation findings that also stand between the user and Pro Santé Connect.
+_ALSO = ("CLOCK_SKEW",)
+
+
+def network_section(outcome: NetworkOutcome | None) -> dict[str, Any]:
+    outcome = outcome or NetworkOutcome("not_requested")
+    proxy = outcome.proxy
+    return {
+        "checked": outcome.skipped is None,
+        "skipped": outcome.skipped,
+        "time_limit_s": outcome.time_limit_s,
+        "duration_ms": round(outcome.duration_ms, 1),
+        "has_route": outcome.has_route,
+        "clock_skew_s": outcome.clock_skew_s,
+        "trust_stores": outcome.stores or None,
+        "proxy": {"source": proxy.source, "url": proxy.https.url if proxy.https else None,
+                  "bypass": list(proxy.bypass), "pac_url": proxy.pac_url,
+                  "unsupported": proxy.unsupported},
+        "endpoints": [_endpoint(r) for r in outcome.endpoints],
+    }
+
+
+def _endpoint(result: Any) -> dict[str, Any]:
+    tls = result.tls
+    return {
+        "host": result.endpoint.host,
+        "port": result.endpoint.port,
+        "path": result.endpoint.path,
+        "via_proxy": result.proxy,
+        "addresses": list(result.addresses),
+        "stage": result.stage,
+        "outcome": result.outcome,
+        "error": result.error,
+        "tls": None if tls is None else {
+            "version": tls.version,
+            "system_store_valid": tls.system_valid,
+            "system_store_error": tls.system_error,
+            "mozilla_valid": tls.mozilla_valid,
+            "mozilla_error": tls.mozilla_error,
+            "leaf_subject": tls.leaf_subject,
+            "leaf_issuer": tls.leaf_issuer,
+            "chain_root": tls.chain_root,
+            "chain_length": tls.chain_length,
+        },
+        "http_status": result.http_status,
+        "server_date": result.server_date,
+        "clock_skew_s": result.clock_skew_s,
+        "duration_ms": round(result.duration_ms, 1),
+    }
+
+
+def network_verdict(results: list[Any], outcome: NetworkOutcome | None,
+                    lang: str) -> dict[str, Any]:
+    """Can this workstation reach Pro Santé Connect? Never about the card."""
+    outcome = outcome or NetworkOutcome("not_requested")
+    if outcome.skipped:
+        why = {"offline": Text("Accès à Pro Santé Connect non vérifié (mode hors ligne).",
+                               "Access to Pro Santé Connect not checked (offline mode)."),
+               "replay": Text("Accès à Pro Santé Connect non vérifié (analyse d’un "
+                              "enregistrement).",
+                              "Access to Pro Santé Connect not checked (replaying a "
+                              "recording).")}.get(outcome.skipped,
+                                                  Text("Accès à Pro Santé Connect non vérifié.",
+                                                       "Access to Pro Santé Connect not "
+                                                       "checked."))
+        return {"status": "skipped", "code": None, "summary": why.get(lang)}
+    relevant = [r for r in results if r.spec.id.split(".")[0] == NETWORK_CHECKS_GROUP
+                or r.result.code in _ALSO]
+    ranked = [r for r in relevant if r.result.status not in (Status.OK, Status.SKIPPED)]
+    worst = max(ranked, key=lambda r: (r.result.status.severity, -ranked.index(r)),
+                default=None)
+    if worst is None:
+        if not any(r.result.status is Status.OK for r in relevant):
+            return {"status": "skipped", "code": None,
+                    "summary": Text("Accès à Pro Santé Connect non vérifié.",
+                                    "Access to Pro Santé Connect not checked.").get(lang)}
+        return {"status": "ok", "code": None,
+                "summary": Text("Pro Santé Connect est accessible depuis ce poste.",
+                                "Pro Santé Connect can be reached from this workstation."
+                                ).get(lang)}
+    summary = worst.result.summary
+    if worst.result.status is Status.ERROR:
+        lead = Text("Accès à Pro Santé Connect non vérifié : l’outil a échoué.",
+                    "Access to Pro Santé Connect not checked: the tool failed.")
+        return {"status": "error", "code": None, "summary": lead.get(lang)}
+    if worst.result.code == "NETWORK_OFFLINE":
+        return {"status": "warning", "code": "NETWORK_OFFLINE", "summary": summary.get(lang)}
+    lead = (Text("Pro Santé Connect est accessible, avec une remarque.",
+                 "Pro Santé Connect can be reached, with a remark.")
+            if worst.result.status is Status.WARNING else
+            Text("Pro Santé Connect n’est pas accessible correctement depuis ce poste.",
+                 "Pro Santé Connect cannot be reached properly from this workstation."))
+    return {"status": worst.result.status.value, "code": worst.result.code,
+            "summary": f"{lead.get(lang)} {summary.get(lang)}"}
+
+
+def network_lines(report: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    """The short network block of the terminal view: (status, line) per endpoint."""
+    section = report.get("network") or {}
+    lines = []
+    for endpoint in section.get("endpoints") or []:
+        label = endpoint["host"] if endpoint["port"] == 443 else \
+            f"{endpoint['host']}:{endpoint['port']}"
+        via = (("via " + endpoint["via_proxy"]) if endpoint["via_proxy"]
+               else "direct")
+        word = _OUTCOME_WORDS.get(endpoint["outcome"], (endpoint["outcome"],) * 2)
+        text = word[1] if lang == "en" else word[0]
+        status = "ok" if endpoint["outcome"] == "ok" else "fail"
+        lines.append((status, f"{label} — {via}, {text}, {endpoint['duration_ms']:.0f} ms"))
+    return lines
+
+
+_OUTCOME_WORDS = {
+    "ok": ("TLS vérifié", "TLS verified"),
+    "dns_failed": ("nom introuvable", "name not found"),
+    "refused": ("connexion refusée", "connection refused"),
+    "timeout": ("pas de réponse", "no answer"),
+    "unreachable": ("injoignable", "unreachable"),
+    "proxy_failed": ("échec du proxy", "proxy failed"),
+    "tls_failed": ("échec TLS", "TLS failed"),
+    "intercepted": ("TLS intercepté", "TLS intercepted"),
+    "cert_invalid": ("certificat invalide", "invalid certificate"),
+    "untrusted_by_system": ("certificat non reconnu par le système",
+                            "certificate not trusted by the system"),
+}
