@@ -10,6 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from diagcps.safe_text import printable
+
 _STATUS = {
     # status: (symbol, style, French word, English word) — the word keeps it readable without colour
     "ok": ("✔", "green", "OK", "OK"),
@@ -35,6 +37,10 @@ def status_label(status: str, lang: str) -> Text:
 
 
 def render(report: dict[str, Any], console: Console, *, output_path: str | None = None) -> None:
+    # Every text of the report may come from a card, a transcript or the OS: filtered once here,
+    # so that whatever the layout below shows, no control character reaches the terminal.
+    report = safe_for_terminal(report)
+    output_path = printable(output_path) if output_path is not None else None
     lang = report["lang"]
     words = _WORDS[lang]
     verdicts = report["verdicts"]
@@ -76,3 +82,15 @@ def render(report: dict[str, Any], console: Console, *, output_path: str | None 
                             title=words["ecps"], title_align="left"))
     if output_path:
         console.print(Text.assemble((words["report"] + " ", "dim"), output_path))
+
+
+def safe_for_terminal(node: Any, key: str | None = None) -> Any:
+    """A copy of a report (or any part of it) with every string passed through
+    :func:`~diagcps.safe_text.printable`; the catalogue's remedies keep their line breaks."""
+    if isinstance(node, str):
+        return printable(node, lines=key == "remedy")
+    if isinstance(node, dict):
+        return {k: safe_for_terminal(v, str(k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [safe_for_terminal(v, key) for v in node]
+    return node
