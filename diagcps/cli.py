@@ -277,11 +277,17 @@ def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader:
     from diagcps.diagnosis import diagnose
     from diagcps.report.model import build_report
 
+    pseudonyms = None
+    if redact:
+        from diagcps.report.redact import Pseudonyms
+
+        pseudonyms = Pseudonyms()  # drawn for this run only, kept in memory only
     try:
         with _progress(lang) as say:
             diagnosis = diagnose(source, reader_filter=reader, only=checks, skip=skip,
                                  record=bool(record), progress=say,
-                                 now=now.replace(tzinfo=timezone.utc) if now else None)
+                                 now=now.replace(tzinfo=timezone.utc) if now else None,
+                                 pseudonyms=pseudonyms)
     except UnknownCheck as exc:
         click.echo(printable(f"diagcps: {exc}. See: diagcps check --list-checks"), err=True)
         sys.exit(EXIT_USAGE)
@@ -300,12 +306,7 @@ def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader:
         if diagnosis.transcript is None:
             failures.append("diagcps: no card was read, no transcript written")
         else:
-            transcript = diagnosis.transcript
-            if redact:
-                from diagcps.report.transcript_redact import redact_transcript
-
-                transcript = redact_transcript(transcript, diagnosis)
-            saved = json.dumps(transcript.to_json(), indent=2) + "\n"
+            saved = json.dumps(diagnosis.transcript.to_json(), indent=2) + "\n"
             if record == outputs.STDOUT:
                 stdout_text = saved
             else:
