@@ -164,12 +164,16 @@ def read_json(path: str | os.PathLike[str], *, what: str, max_bytes: int, max_de
     """A JSON document from a file that may be hostile: never more than ``max_bytes`` read,
     nesting checked before parsing (the parser would recurse), a UTF-8 BOM accepted (Windows
     editors add one). Raises ``error`` with a one-line message."""
+    too_big = False
     try:
         with open(path, "rb") as handle:
-            raw = handle.read(max_bytes + 1)
+            # A regular file says its size: a huge one is refused unread. A pipe or a device is
+            # read to the bound and no further.
+            too_big = os.fstat(handle.fileno()).st_size > max_bytes
+            raw = b"" if too_big else handle.read(max_bytes + 1)
     except OSError as exc:
         raise error(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if len(raw) > max_bytes:
+    if too_big or len(raw) > max_bytes:
         raise error(f"{path} is larger than a {what} can be ({max_bytes // (1024 * 1024)} MB)")
     try:
         text = raw.decode("utf-8-sig")

@@ -81,6 +81,19 @@ def main(verbose: bool) -> None:
     without ever spending a PIN try or writing to the card.
     """
     _configure_logging(verbose)
+    _quiet_warnings(verbose)
+
+
+def _quiet_warnings(verbose: bool) -> None:
+    """Library warnings (``cryptography`` on a certificate with a negative serial, for one) are
+    about the data, not for the user's terminal: logged with -v, silent otherwise."""
+    import logging
+
+    logging.captureWarnings(True)
+    logger = logging.getLogger("py.warnings")
+    logger.handlers[:] = [logging.StreamHandler(sys.stderr) if verbose
+                          else logging.NullHandler()]
+    logger.propagate = False
 
 
 def _configure_logging(verbose: bool) -> None:
