@@ -124,6 +124,8 @@ class Transcript:
             redacted = prov.get("redacted", False)
             if not isinstance(redacted, bool):
                 raise TranscriptError("transcript field redacted must be true or false")
+            # Older redacted transcripts say so only in their list of redactions.
+            redacted = redacted or any("pseudonym" in r for r in redactions)
             atr_text = doc.get("atr") or ""
             if len(atr_text) > 2 * MAX_ATR_BYTES:
                 raise TranscriptError("transcript ATR is longer than an ATR can be")
