@@ -306,3 +306,23 @@ def test_the_limits_the_readme_states_are_the_code_s() -> None:
     readme = (ROOT / "README.md").read_text()
     assert f"{MAX_TRANSCRIPT_BYTES // (1024 * 1024)} MB" in readme
     assert f"{MAX_JSON_DEPTH} levels" in readme
+
+
+def test_a_file_name_with_escapes_is_shown_without_them(tmp_path: Path) -> None:
+    path = tmp_path / "t\x1b[2J\u202e.json"
+    path.write_text("{")
+    result = _replay(path)
+    _assert_one_line_refusal(result, "escape in the file name")
+
+
+def test_the_readers_listing_shows_hostile_reader_names_without_controls(mocker: Any) -> None:
+    from diagcps.sources import PcscSource, ReaderView
+
+    mocker.patch.object(PcscSource, "readers", return_value=[
+        ReaderView("Lecteur \x1b]8;;https://example.invalid/\x07ICI\x1b]8;;\x07 \u202e00",
+                   "present", bytes.fromhex("3B8F"))])
+    shown = CliRunner().invoke(main, ["readers"])
+    assert shown.exit_code == 0
+    assert "Lecteur" in shown.stdout and not UNSAFE.search(shown.stdout)
+    exact = CliRunner().invoke(main, ["readers", "--json"])
+    assert json.loads(exact.stdout)["readers"][0]["name"].startswith("Lecteur \x1b]8;;")
