@@ -82,6 +82,32 @@ def main(verbose: bool) -> None:
     """
     _configure_logging(verbose)
     _quiet_warnings(verbose)
+    _filter_log_text()
+
+
+class _PrintableLog:
+    """A log filter: -v prints reader names, card answers and exception messages, which come
+    from outside; they go through the same filter as every view (line feeds of a traceback
+    kept)."""
+
+    def filter(self, record: Any) -> bool:
+        import logging
+
+        record.msg, record.args = printable(record.getMessage(), lines=True), None
+        if record.exc_info:
+            record.exc_text = printable(logging.Formatter().formatException(record.exc_info),
+                                        lines=True)
+            record.exc_info = None
+        return True
+
+
+def _filter_log_text() -> None:
+    import logging
+
+    for name in ("diagcps", "apdu", "py.warnings"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, _PrintableLog) for f in handler.filters):
+                handler.addFilter(_PrintableLog())
 
 
 def _quiet_warnings(verbose: bool) -> None:

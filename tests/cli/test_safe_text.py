@@ -37,3 +37,27 @@ def test_nothing_unsafe_survives(text: str) -> None:
     assert is_printable(shown)
     assert not any(c in shown for c in UNSAFE)
     assert len(shown) == len(text)
+
+
+def test_log_lines_shown_with_v_go_through_the_same_filter() -> None:
+    import io
+    import logging
+
+    from diagcps.cli import _PrintableLog
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.addFilter(_PrintableLog())
+    logger = logging.getLogger("diagcps.test-log-filter")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise ValueError("bad \x1b]52;c;AAAA\x07 name")
+        except ValueError:
+            logger.exception("reading %s failed", "Lecteur \x1b[2J\u202e")
+    finally:
+        logger.removeHandler(handler)
+    shown = buffer.getvalue()
+    assert "reading Lecteur" in shown and "ValueError" in shown and "Traceback" in shown
+    assert not any(c in shown for c in UNSAFE)
