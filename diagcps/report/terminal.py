@@ -80,8 +80,20 @@ def render(report: dict[str, Any], console: Console, *, output_path: str | None 
     if help_.get("ecps"):
         console.print(Panel(Group(*(Text(line) for line in help_["ecps"])),
                             title=words["ecps"], title_align="left"))
+    if report.get("redacted"):
+        console.print(Text(_redacted_notice(report), style="dim"))
     if output_path:
         console.print(Text.assemble((words["report"] + " ", "dim"), output_path))
+
+
+def _redacted_notice(report: dict[str, Any]) -> str:
+    """A redacted report shows pseudonyms: say so, so that no one takes them for the card's."""
+    run = (report.get("source") or {}).get("run_id") or report.get("run_id") or "?"
+    if report["lang"] == "en":
+        return (f"Redacted: names, identifiers and serial numbers are pseudonyms (run {run}); "
+                "the identifier's check digit is not judged.")
+    return (f"Masqué : noms, identifiants et numéros de série sont des pseudonymes (exécution "
+            f"{run}) ; la clé de l'identifiant n'est pas vérifiée.")
 
 
 def safe_for_terminal(node: Any, key: str | None = None) -> Any:

@@ -277,3 +277,13 @@ def test_a_cpe_identifier_is_hidden_whole_and_text_around_a_name_is_left_alone(
     transcript = (tmp_path / "session.json").read_bytes()
     assert b"751234567".hex().upper().encode() not in transcript
     assert hashlib.sha256(transcript).hexdigest()  # written and readable
+
+
+def test_the_view_of_a_redacted_report_says_its_values_are_pseudonyms(tmp_path: Path) -> None:
+    transcript = tmp_path / "session.json"
+    _, report = _json(["check", "--virtual-card", "cps3-healthy", "--redact", "--record",
+                       str(transcript)])
+    shown = CliRunner().invoke(main, ["replay", str(transcript), "--now", NOW]).stdout
+    assert "pseudonymes" in shown and report["run_id"] in shown.replace("\n", "")
+    plain = CliRunner().invoke(main, ["check", "--virtual-card", "cps3-healthy", "--now", NOW])
+    assert "pseudonymes" not in plain.stdout
