@@ -119,9 +119,22 @@ def _keys(original: x509.Certificate) -> tuple[object, object, hashes.HashAlgori
     return key, signer, algorithm
 
 
+#: Extensions about the CA and the certificate's use, never about its holder: copied byte for
+#: byte (their exact encoding keeps the stand-in's structure).
+COPIED_EXTENSIONS = frozenset({
+    ExtensionOID.KEY_USAGE, ExtensionOID.BASIC_CONSTRAINTS, ExtensionOID.EXTENDED_KEY_USAGE,
+    ExtensionOID.CERTIFICATE_POLICIES, ExtensionOID.CRL_DISTRIBUTION_POINTS,
+    ExtensionOID.AUTHORITY_INFORMATION_ACCESS, ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
+    ExtensionOID.FRESHEST_CRL, ExtensionOID.POLICY_CONSTRAINTS, ExtensionOID.NAME_CONSTRAINTS,
+    ExtensionOID.ISSUER_ALTERNATIVE_NAME, ExtensionOID.INHIBIT_ANY_POLICY,
+    ExtensionOID.POLICY_MAPPINGS,
+})
+
+
 def _extensions(original: x509.Certificate, public: object) -> list[x509.Extension]:
-    """The original's extensions, except what ties the certificate to the holder: the subject
-    key identifier (recomputed for the fresh key) and the alternative names (pseudonymised)."""
+    """The original's extensions: those about the CA copied as they are; the subject key
+    identifier recomputed for the fresh key; the alternative names pseudonymised; any other
+    (subject directory attributes, private ones) emptied, same length."""
     out = []
     for ext in original.extensions:
         value = ext.value
@@ -129,11 +142,23 @@ def _extensions(original: x509.Certificate, public: object) -> list[x509.Extensi
             value = x509.SubjectKeyIdentifier.from_public_key(public)  # type: ignore[arg-type]
         elif ext.oid == ExtensionOID.SUBJECT_ALTERNATIVE_NAME:
             value = x509.SubjectAlternativeName([_general_name(n) for n in value])
-        elif isinstance(value, x509.UnrecognizedExtension):
-            # Unknown content may name the holder: same length, nothing in it.
-            value = x509.UnrecognizedExtension(ext.oid, _octets(len(value.value)))
+        elif ext.oid in COPIED_EXTENSIONS and not isinstance(value, x509.UnrecognizedExtension):
+            # Failing that, cryptography re-encodes it: same meaning, length matched below.
+            with contextlib.suppress(AttributeError, NotImplementedError, ValueError):
+                value = x509.UnrecognizedExtension(ext.oid, value.public_bytes())
+        else:
+            raw = value.value if isinstance(value, x509.UnrecognizedExtension) else \
+                _raw_extension(original, ext.oid)
+            value = x509.UnrecognizedExtension(ext.oid, _octets(len(raw)))
         out.append(x509.Extension(ext.oid, ext.critical, value))
     return out
+
+
+def _raw_extension(original: x509.Certificate, oid: x509.ObjectIdentifier) -> bytes:
+    try:
+        return original.extensions.get_extension_for_oid(oid).value.public_bytes()
+    except (AttributeError, NotImplementedError, ValueError):
+        return b"\x04\x00"
 
 
 def _general_name(name: x509.GeneralName) -> x509.GeneralName:
