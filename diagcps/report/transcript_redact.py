@@ -27,7 +27,7 @@ from typing import Any
 
 from apdu.transcript import Exchange, Provenance, Transcript
 from diagcps.cps.codes import is_digits, luhn_check_digit, luhn_ok
-from diagcps.report.redact import Pseudonyms
+from diagcps.report.redact import Pseudonyms, holder_names
 
 INS_SELECT, INS_READ_BINARY, INS_GET_RESPONSE = 0xA4, 0xB0, 0xC0
 ANS_ISSUER = "8025000001"
@@ -347,8 +347,5 @@ def _values(reading: Any, pseudonyms: Pseudonyms) -> list[tuple[str, str]]:
     if holder is not None:
         if holder.national_id:
             values.append((holder.national_id, pseudonyms.national_id(holder.national_id)))
-        for name in (holder.practice_name, holder.first_name, holder.birth_name,
-                     holder.usage_name, *holder.first_names):
-            if name:
-                values.append((name, pseudonyms.name(name)))
+        values += [(name, pseudonyms.name(name)) for name in holder_names(holder)]
     return values

@@ -66,3 +66,27 @@ def test_the_answers_are_put_back_into_the_files_they_were_read_from() -> None:
     certificate = bytes(files.images["select:09:3F000001C001"])
     assert on_card["3F00/0001/C001"].startswith(certificate) and len(certificate) > 900
     assert bytes(files.images["sfi:1C"]) == on_card["3F00/D003"][: len(files.images["sfi:1C"])]
+
+
+def test_a_value_outside_the_known_layouts_is_still_replaced_and_said() -> None:
+    from types import SimpleNamespace
+
+    from apdu.transcript import Exchange, Provenance, Transcript
+    from diagcps.report.transcript_redact import redact_transcript
+
+    holder = SimpleNamespace(national_id="899700075122", practice_name="DURAND-ESSAI",
+                             first_name=None, birth_name=None, usage_name=None, first_names=[])
+    reading = SimpleNamespace(serial="99213845", card_number=None, holder=holder)
+    # An unknown object (tag 99) of an unknown file that holds the identifier and the name.
+    data = b"\x99\x18" + b"899700075122" + b"DURAND-ESSAI"
+    transcript = Transcript(b"\x3b\x00", Provenance("test"), [
+        Exchange(bytes.fromhex("00A4090C043F00DEAD"), b"\x90\x00"),
+        Exchange(bytes.fromhex("00B000001A"), data + b"\x90\x00")])
+    pseudonyms = Pseudonyms()
+    redacted = redact_transcript(transcript, pseudonyms, [reading])
+    answer = redacted.exchanges[1].response
+    assert b"899700075122" not in answer and b"DURAND-ESSAI" not in answer
+    assert pseudonyms.national_id("899700075122").encode() in answer
+    assert len(answer) == len(data) + 2 and answer[-2:] == b"\x90\x00"
+    assert any("outside the known layouts" in r for r in redacted.provenance.redactions)
+    assert redacted.provenance.redacted and redacted.provenance.run_id == pseudonyms.run_id
