@@ -192,6 +192,7 @@ def _enforce(profile_arg: str, profile_file: Path, tmp_path: Path) -> dict[str, 
     assert transcript.provenance.redacted is True
     assert transcript.provenance.run_id == redacted["run_id"]
     _, replayed = _json(["replay", str(transcript_path)])
+    jsonschema.validate(replayed, load_schema())
     assert replayed["redacted"] is True
     assert replayed["source"]["run_id"] == redacted["run_id"]
     assert replayed["help"]["ecps"] == []
