@@ -6,6 +6,7 @@ that ``diagcps --help`` and ``--version`` start as fast as click itself.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ from typing import Any
 import click
 
 from diagcps._version import __version__
+from diagcps.safe_text import printable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_TOOL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEFAULT_TIMEOUT = 5.0
@@ -38,24 +40,26 @@ def _lang_option(func: Any) -> Any:
 
 
 def _file_to_write(_ctx: Any, param: Any, value: str | None) -> str | None:
-    """Refuse, before a diagnosis that may take seconds, a file that cannot be written: its
-    folder must exist and be writable (click checks only an existing file)."""
+    """Refuse, before a diagnosis that may take seconds, a target that cannot be written or
+    must not be replaced (a device, a symbolic link, a folder, a missing folder...)."""
     if value is None:
         return None
-    folder = Path(value).parent
-    if not folder.is_dir():
-        raise click.BadParameter(f"the folder {str(folder)!r} does not exist", param=param)
-    if not os.access(folder, os.W_OK):
-        raise click.BadParameter(f"the folder {str(folder)!r} is not writable", param=param)
+    from diagcps.outputs import OutputRefused, classify
+
+    try:
+        classify(value)
+    except OutputRefused as exc:
+        raise click.BadParameter(printable(str(exc)), param=param) from None
     return value
 
 
 def _output_options(func: Any) -> Any:
     func = click.option("--json", "as_json", is_flag=True,
                         help="Print only the JSON report on stdout.")(func)
-    func = click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+    func = click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
                         callback=_file_to_write,
-                        help="Also write the JSON report to this file (for a support ticket).")(
+                        help="Also write the JSON report to this file (for a support ticket); "
+                             "'-' for standard output.")(
         func)
     func = click.option("--redact", is_flag=True,
                         help="Mask personal data (names, identifiers, serial numbers).")(func)
@@ -77,6 +81,45 @@ def main(verbose: bool) -> None:
     without ever spending a PIN try or writing to the card.
     """
     _configure_logging(verbose)
+    _quiet_warnings(verbose)
+    _filter_log_text()
+
+
+class _PrintableLog:
+    """A log filter: -v prints reader names, card answers and exception messages, which come
+    from outside; they go through the same filter as every view (line feeds of a traceback
+    kept)."""
+
+    def filter(self, record: Any) -> bool:
+        import logging
+
+        record.msg, record.args = printable(record.getMessage(), lines=True), None
+        if record.exc_info:
+            record.exc_text = printable(logging.Formatter().formatException(record.exc_info),
+                                        lines=True)
+            record.exc_info = None
+        return True
+
+
+def _filter_log_text() -> None:
+    import logging
+
+    for name in ("diagcps", "apdu", "py.warnings"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, _PrintableLog) for f in handler.filters):
+                handler.addFilter(_PrintableLog())
+
+
+def _quiet_warnings(verbose: bool) -> None:
+    """Library warnings (``cryptography`` on a certificate with a negative serial, for one) are
+    about the data, not for the user's terminal: logged with -v, silent otherwise."""
+    import logging
+
+    logging.captureWarnings(True)
+    logger = logging.getLogger("py.warnings")
+    logger.handlers[:] = [logging.StreamHandler(sys.stderr) if verbose
+                          else logging.NullHandler()]
+    logger.propagate = False
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -100,7 +143,7 @@ def _configure_logging(verbose: bool) -> None:
 @click.option("--skip", multiple=True, metavar="ID", help="Do not run this check (repeatable).")
 @click.option("--list-checks", is_flag=True, help="List the checks and their ids, then exit.")
 @click.option("--reader", metavar="TEXT", help="Only the reader whose name contains TEXT.")
-@click.option("--record", type=click.Path(dir_okay=False, writable=True),
+@click.option("--record", type=click.Path(dir_okay=False, allow_dash=True),
               callback=_file_to_write,
               help="Write the APDU transcript of the card to this file.")
 @click.option("--timeout", type=click.FloatRange(0.1, 120), default=DEFAULT_TIMEOUT,
@@ -121,6 +164,7 @@ def check(checks: tuple[str, ...], skip: tuple[str, ...], list_checks: bool, rea
     if list_checks:
         _print_check_list(lang, as_json)
         return
+    _refuse_shared_outputs({"--output": output, "--record": record}, {}, as_json)
     if virtual_card:
         from diagcps.profiles import load_profile
         from diagcps.sources import VirtualSource
@@ -150,10 +194,11 @@ def replay(transcript: str, as_json: bool, output: str | None, redact: bool,
     from diagcps.sources import ReplaySource
 
     lang = lang or default_lang()
+    _refuse_shared_outputs({"--output": output}, {"TRANSCRIPT": transcript}, as_json)
     try:
         recorded = Transcript.load(transcript)
     except TranscriptError as exc:
-        click.echo(f"diagcps: {exc}", err=True)
+        click.echo(printable(f"diagcps: {exc}"), err=True)
         sys.exit(EXIT_USAGE)
     _run(ReplaySource(recorded, Path(transcript).name), checks=(), skip=(), reader=None,
          record=None, as_json=as_json, output=output, redact=redact, lang=lang, now=now)
@@ -184,7 +229,7 @@ def readers(as_json: bool, timeout: float, lang: str | None) -> None:
         return
     for r in found:
         atr = r.atr.hex(" ").upper() if r.atr else "-"
-        click.echo(f"{r.name}\n    {_state_word(r.state, lang)}  ATR: {atr}")
+        click.echo(f"{printable(r.name)}\n    {_state_word(r.state, lang)}  ATR: {atr}")
 
 
 def _fail_listing(code: str, message: str, lang: str, as_json: bool) -> None:
@@ -194,7 +239,7 @@ def _fail_listing(code: str, message: str, lang: str, as_json: bool) -> None:
         click.echo(json.dumps({"readers": [], "error": {"code": code, "message": message}},
                               indent=2))
     remedy = remedies.remedy_text(code, lang) or message
-    click.echo(f"diagcps: {code}: {remedy}", err=True)
+    click.echo(printable(f"diagcps: {code}: {remedy}"), err=True)
     sys.exit(EXIT_FAIL)
 
 
@@ -225,6 +270,7 @@ def demo(profile: str, as_json: bool, output: str | None, redact: bool,
     from diagcps.sources import PcscSource
 
     lang = lang or default_lang()
+    _refuse_shared_outputs({"--output": output}, {}, as_json)
     card = load_profile(profile)
     ready, why = PrivatePcscd.available()
     if not ready:
@@ -275,59 +321,138 @@ def summary(paths: tuple[str, ...], output: str | None, lang: str | None) -> Non
     sys.exit(summarise_reports(paths, output or "table", lang or default_lang()))
 
 
+def _refuse_shared_outputs(outputs_: dict[str, str | None], inputs: dict[str, str | None],
+                           as_json: bool) -> None:
+    """One file per output, none on an input, one output on stdout: checked before anything
+    runs (``replay s.json -o s.json`` would overwrite the very transcript it replays)."""
+    from diagcps.outputs import STDOUT, OutputRefused, check_distinct
+
+    try:
+        if as_json:
+            taken = [name for name, given in outputs_.items()
+                     if given == STDOUT and name != "--output"]
+            if taken:
+                raise OutputRefused(f"{taken[0]} - and --json both want standard output")
+        check_distinct(outputs_, inputs)
+    except OutputRefused as exc:
+        click.echo(printable(f"diagcps: {exc}"), err=True)
+        sys.exit(EXIT_USAGE)
+
+
 # --- shared run --------------------------------------------------------------------------------
 
 def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader: str | None,
          record: str | None, as_json: bool, output: str | None, redact: bool,
          lang: str, now: datetime | None = None, network: Any = None) -> None:
-    from apdu.transcript import write_atomic
+    from diagcps import outputs
     from diagcps.checks.selection import UnknownCheck
     from diagcps.diagnosis import diagnose
     from diagcps.report.model import build_report
 
+    pseudonyms = None
+    if redact:
+        from diagcps.report.redact import Pseudonyms
+
+        pseudonyms = Pseudonyms()  # drawn for this run only, kept in memory only
     try:
         with _progress(lang) as say:
             diagnosis = diagnose(source, reader_filter=reader, only=checks, skip=skip,
                                  record=bool(record), progress=say, network=network,
-                                 now=now.replace(tzinfo=timezone.utc) if now else None)
+                                 now=now.replace(tzinfo=timezone.utc) if now else None,
+                                 pseudonyms=pseudonyms)
     except UnknownCheck as exc:
-        click.echo(f"diagcps: {exc}. See: diagcps check --list-checks", err=True)
+        click.echo(printable(f"diagcps: {exc}. See: diagcps check --list-checks"), err=True)
         sys.exit(EXIT_USAGE)
     report = build_report(diagnosis, lang=lang, redacted=redact)
     text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    unwritten = False
+    # Files first, the view next, the failures last: what is on screen at the end is true.
+    failures: list[str] = []
+    stdout_text = text if as_json else None
+    written: str | None = None
     if output:
-        unwritten = not _write(output, lambda: write_atomic(Path(output), text))
+        if output == outputs.STDOUT:
+            stdout_text = text
+        elif _write(output, text, failures):
+            written = output
     if record:
         if diagnosis.transcript is None:
-            click.echo("diagcps: no card was read, no transcript written", err=True)
+            failures.append("diagcps: no card was read, no transcript written")
         else:
-            transcript = diagnosis.transcript
-            if redact:
-                from diagcps.report.transcript_redact import redact_transcript
-
-                transcript = redact_transcript(transcript, diagnosis)
-            unwritten |= not _write(record, lambda: transcript.save(record))
-    if as_json:
-        sys.stdout.write(text)
-    else:
+            saved = json.dumps(diagnosis.transcript.to_json(), indent=2) + "\n"
+            if record == outputs.STDOUT:
+                stdout_text = saved
+            else:
+                _write(record, saved, failures)
+    code = exit_code(report)
+    if stdout_text is not None:
+        _stdout(stdout_text)
+    if not as_json:
         from rich.console import Console
 
         from diagcps.report.terminal import render
 
-        render(report, Console(highlight=False), output_path=output)
-    sys.exit(EXIT_USAGE if unwritten else exit_code(report))
+        # When standard output carries a file (-o -), the view goes to stderr.
+        to_stderr = stdout_text is not None
+        stream = sys.stderr if to_stderr else sys.stdout
+        if stream is not None:
+
+            class _ViewConsole(Console):
+                def on_broken_pipe(self) -> None:
+                    # rich would exit with 1: a reader that stopped early (| head -1) does not
+                    # change what the diagnosis found.
+                    self.quiet = True
+                    _silence_stdout()
+
+            try:
+                render(report, _ViewConsole(file=stream, highlight=False), output_path=written)
+            except BrokenPipeError:
+                _silence_stdout()
+    for line in failures:
+        click.echo(printable(line), err=True)
+    sys.exit(EXIT_USAGE if failures else code)
 
 
-def _write(path: str, write: Any) -> bool:
-    """Write a file the user asked for (atomically: never half a file, even on Ctrl-C); on
-    failure (disk full, folder gone since the start) say so and go on with the rest."""
+def _write(path: str, text: str, failures: list[str]) -> bool:
+    """Write a file the user asked for (never replacing what is not a file of the user's own;
+    atomically: never half a file, even on Ctrl-C); on failure (disk full, folder gone since the
+    start, a link put in its place) note why and go on with the rest."""
+    from diagcps import outputs
+
     try:
-        write()
+        outputs.write(outputs.Target(path, "file"), text)
+    except outputs.OutputRefused as exc:
+        failures.append(f"diagcps: cannot write {path}: {exc}")
+        return False
     except OSError as exc:
-        click.echo(f"diagcps: cannot write {path}: {exc.strerror or exc}", err=True)
+        failures.append(f"diagcps: cannot write {path}: {exc.strerror or exc}")
         return False
     return True
+
+
+def _stdout(text: str) -> None:
+    """Standard output may be closed (``>&-``) or a pipe closed early (``| head -1``): what could
+    not be shown is lost quietly, the exit code stays the diagnosis's."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as exc:
+        if exc.errno not in (errno.EBADF, errno.EPIPE):
+            raise
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 to /dev/null, so that the interpreter's last flush does not fail again."""
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def exit_code(report: dict[str, Any]) -> int:
@@ -359,6 +484,7 @@ class _progress:
     def _update(self, step: str) -> None:
         if step.startswith("card:"):
             reader = step[5:]
+            reader = printable(reader)
             self._status.update(f"Lecture de la carte ({reader})…" if self.lang == "fr"
                                 else f"Reading the card ({reader})…")
         elif step == "checks":

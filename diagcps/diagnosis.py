@@ -57,6 +57,12 @@ class Diagnosis:
     transcript: Transcript | None = None
     #: What the network family found (diagcps.network.probe.NetworkOutcome).
     network: Any | None = None
+    #: Personal values are pseudonyms: redacted by this run, or replayed from a redacted
+    #: transcript.
+    redacted: bool = False
+    #: This run, named in its report and transcript; and the run a replayed transcript came from.
+    run_id: str | None = None
+    source_run_id: str | None = None
 
     @property
     def reading(self) -> Any | None:
@@ -76,10 +82,18 @@ def diagnose(
     progress: Progress | None = None,
     dictionary: Path | None = None,
     network: Any | None = None,
+    pseudonyms: Any | None = None,
 ) -> Diagnosis:
+    """``pseudonyms`` (a :class:`~diagcps.report.redact.Pseudonyms`): redact this run; the
+    readings and the transcript are pseudonymised before any check speaks of them."""
+    from diagcps.report.redact import new_run_id
+
     now = now or datetime.now(timezone.utc)
     say = progress or (lambda _message: None)
     diagnosis = Diagnosis(source.kind, source.detail, now, reader_filter=reader_filter)
+    diagnosis.run_id = pseudonyms.run_id if pseudonyms is not None else new_run_id()
+    diagnosis.redacted = pseudonyms is not None or bool(getattr(source, "redacted", False))
+    diagnosis.source_run_id = getattr(source, "run_id", None)
     specs = select_checks(only=only, skip=skip, source_kind=source.kind)
     wants_card = any(spec.id.startswith("card.") for spec in specs)
     from diagcps.network.family import start_probe
@@ -99,15 +113,21 @@ def diagnose(
             if reader.state != "present":
                 continue
             say(f"card:{reader.name}")
-            outcome, recorder = _read_one(source, reader, now, record, dictionary)
+            outcome, recorder = _read_one(source, reader, now, record or pseudonyms is not None,
+                                          dictionary)
             diagnosis.outcomes[reader.name] = outcome
-            if recorder is not None and diagnosis.transcript is None:
-                diagnosis.transcript = recorder.transcript(
+            transcript = None
+            if recorder is not None:
+                transcript = recorder.transcript(
                     Provenance("real-card" if source.kind == "pcsc" else f"{source.kind}",
                                f"recorded by diagcps check from reader {reader.name}",
-                               now.strftime("%Y-%m-%dT%H:%M:%SZ")),
+                               now.strftime("%Y-%m-%dT%H:%M:%SZ"), run_id=diagnosis.run_id),
                     reader=reader.name,
                 )
+            if diagnosis.redacted:
+                transcript = _redact_card(outcome, transcript, pseudonyms, now)
+            if record and transcript is not None and diagnosis.transcript is None:
+                diagnosis.transcript = transcript
     diagnosis.diagnosed = _choose_diagnosed(diagnosis, candidates)
 
     ctx = context or CheckContext()
@@ -117,6 +137,25 @@ def diagnose(
     say("checks")
     diagnosis.results = run_checks(specs, ctx)
     return diagnosis
+
+
+def _redact_card(outcome: CardOutcome, transcript: Transcript | None, pseudonyms: Any,
+                 now: datetime) -> Transcript | None:
+    """Pseudonyms in place of the card's personal values, before any check looks at them: in
+    the transcript first (which makes the certificates' stand-ins), then in the reading."""
+    from diagcps.report.redact import mask_replayed_reading, pseudonymise_reading
+
+    if pseudonyms is None:  # replaying a redacted transcript: already pseudonyms
+        outcome.reading = mask_replayed_reading(outcome.reading)
+        return transcript
+    from diagcps.report.transcript_redact import redact_transcript
+
+    readings = [outcome.reading] if outcome.reading is not None else []
+    if transcript is not None:
+        transcript = redact_transcript(transcript, pseudonyms, readings)
+    if outcome.reading is not None:
+        outcome.reading = pseudonymise_reading(outcome.reading, pseudonyms, now)
+    return transcript
 
 
 def _select_readers(diagnosis: Diagnosis) -> list[ReaderView]:

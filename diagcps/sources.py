@@ -76,6 +76,9 @@ class ReplaySource:
         self.transcript = transcript
         self.detail = label
         self.reader_name = transcript.reader or f"replay: {label}"
+        #: A transcript recorded with ``--redact``: its values are pseudonyms, reported as such.
+        self.redacted = transcript.provenance.redacted
+        self.run_id = transcript.provenance.run_id
 
     def readers(self) -> list[ReaderView]:
         return [ReaderView(self.reader_name, "present", self.transcript.atr)]

@@ -15,7 +15,7 @@ from diagcps.checks.base import Status, Text
 from diagcps.checks.registry import RunResult
 from diagcps.diagnosis import Diagnosis
 from diagcps.network.report import network_section, network_verdict
-from diagcps.report.redact import personal_values, redact_values
+from diagcps.report.redact import MASKED, mask_accounts
 
 SCHEMA_VERSION = "1"
 #: Additions to version 1 that its readers may ignore (1: the ``network`` section and verdict).
@@ -32,6 +32,7 @@ def load_schema() -> dict[str, Any]:
 def build_report(diagnosis: Diagnosis, *, lang: str = "fr", redacted: bool = False,
                  host: dict[str, Any] | None = None) -> dict[str, Any]:
     results = diagnosis.results
+    redacted = redacted or diagnosis.redacted
     worst = max((r.result.status.severity for r in results), default=0)
     status = {0: "ok", 1: "warning", 2: "fail", 3: "error"}[worst]
     report: dict[str, Any] = {
@@ -48,18 +49,20 @@ def build_report(diagnosis: Diagnosis, *, lang: str = "fr", redacted: bool = Fal
             "network": network_verdict(results, diagnosis.network, lang),
         },
         "source": {"kind": diagnosis.source_kind, "detail": diagnosis.source_detail},
+        "run_id": diagnosis.run_id,
         "host": host or _host_from_results(results),
         "readers": [_reader(diagnosis, r) for r in diagnosis.readers],
         "checks": [_check(r, lang) for r in results],
         "help": {"ecps": _ecps(diagnosis, lang), "support": _support(results, lang)},
         "network": network_section(diagnosis.network),
     }
+    if diagnosis.source_run_id:
+        # The run that recorded the replayed transcript: its report has this run_id.
+        report["source"]["run_id"] = diagnosis.source_run_id
     if redacted:
-        # Personal values may appear anywhere (summaries, details, certificate subjects): replace
-        # every occurrence, the same way everywhere, so that the report stays consistent.
-        report = redact_values(report, personal_values(
-            o.reading for o in diagnosis.outcomes.values() if o.reading is not None))
-        report["redacted"] = True
+        # The card's values are pseudonyms already (the reading was pseudonymised before the
+        # checks ran, field by field): what is left are the user's paths and login name.
+        report = mask_accounts(report)
     return report
 
 
@@ -188,7 +191,7 @@ def _reader(diagnosis: Diagnosis, reader: Any) -> dict[str, Any]:
     outcome = diagnosis.outcomes.get(reader.name)
     card = None
     if outcome is not None and outcome.reading is not None:
-        card = card_json(outcome.reading)
+        card = card_json(outcome.reading, redacted=diagnosis.redacted)
     return {
         "name": reader.name,
         "state": reader.state,
@@ -198,9 +201,9 @@ def _reader(diagnosis: Diagnosis, reader: Any) -> dict[str, Any]:
     }
 
 
-def card_json(reading: Any) -> dict[str, Any]:
+def card_json(reading: Any, *, redacted: bool = False) -> dict[str, Any]:
     holder = reading.holder
-    return {
+    card = {
         "generation": reading.generation,
         "recognised": bool(reading.recognised),
         "detection": reading.detection if reading.detection in
@@ -243,6 +246,10 @@ def card_json(reading: Any) -> dict[str, Any]:
         "problems": [{"code": p.code, "step": p.step, "message": p.message, "sw": p.sw}
                      for p in reading.problems],
     }
+    if redacted and card["holder"] is not None and holder.national_id:
+        # The number is a pseudonym whose check digit is wrong on purpose: not judged.
+        card["holder"]["id_check_digit"] = MASKED
+    return card
 
 
 def _pin(pin: Any) -> dict[str, Any]:
@@ -278,8 +285,8 @@ def _host_from_results(results: list[RunResult]) -> dict[str, Any]:
 def _ecps(diagnosis: Diagnosis, lang: str) -> list[str]:
     reading = diagnosis.reading
     holder = getattr(reading, "holder", None)
-    if holder is None or not getattr(reading, "recognised", False):
-        return []
+    if holder is None or not getattr(reading, "recognised", False) or diagnosis.redacted:
+        return []  # a pseudonymous number must never be typed anywhere
     return remedies.ecps_help(holder.profession_code, holder.national_id, lang)
 
 

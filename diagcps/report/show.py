@@ -85,12 +85,12 @@ def _safe(doc: Any) -> Any:
             for key in list(node):
                 value = node.pop(key)
                 node[printable(key) if isinstance(key, str) else key] = (
-                    printable(value) if isinstance(value, str) else value)
+                    printable(value, lines=True) if isinstance(value, str) else value)
             children = node.values()
         else:
             for index, value in enumerate(node):
                 if isinstance(value, str):
-                    node[index] = printable(value)
+                    node[index] = printable(value, lines=True)
             children = node
         stack.extend((child, depth + 1) for child in children
                      if isinstance(child, (dict, list)))

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from diagcps.network.report import network_lines
+from diagcps.safe_text import printable
 
 _STATUS = {
     # status: (symbol, style, French word, English word) — the word keeps it readable without colour
@@ -39,6 +40,10 @@ def status_label(status: str, lang: str) -> Text:
 
 
 def render(report: dict[str, Any], console: Console, *, output_path: str | None = None) -> None:
+    # Every text of the report may come from a card, a transcript or the OS: filtered once here,
+    # so that whatever the layout below shows, no control character reaches the terminal.
+    report = safe_for_terminal(report)
+    output_path = printable(output_path) if output_path is not None else None
     lang = report["lang"]
     words = _WORDS[lang]
     verdicts = report["verdicts"]
@@ -86,5 +91,29 @@ def render(report: dict[str, Any], console: Console, *, output_path: str | None 
     if help_.get("ecps"):
         console.print(Panel(Group(*(Text(line) for line in help_["ecps"])),
                             title=words["ecps"], title_align="left"))
+    if report.get("redacted"):
+        console.print(Text(_redacted_notice(report), style="dim"))
     if output_path:
         console.print(Text.assemble((words["report"] + " ", "dim"), output_path))
+
+
+def _redacted_notice(report: dict[str, Any]) -> str:
+    """A redacted report shows pseudonyms: say so, so that no one takes them for the card's."""
+    run = (report.get("source") or {}).get("run_id") or report.get("run_id") or "?"
+    if report["lang"] == "en":
+        return (f"Redacted: names, identifiers and serial numbers are pseudonyms (run {run}); "
+                "the identifier's check digit is not judged.")
+    return (f"Masqué : noms, identifiants et numéros de série sont des pseudonymes (exécution "
+            f"{run}) ; la clé de l'identifiant n'est pas vérifiée.")
+
+
+def safe_for_terminal(node: Any, key: str | None = None) -> Any:
+    """A copy of a report (or any part of it) with every string passed through
+    :func:`~diagcps.safe_text.printable`; the catalogue's remedies keep their line breaks."""
+    if isinstance(node, str):
+        return printable(node, lines=key == "remedy")
+    if isinstance(node, dict):
+        return {k: safe_for_terminal(v, str(k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [safe_for_terminal(v, key) for v in node]
+    return node

@@ -59,8 +59,14 @@ def test_a_redacted_transcript_hides_personal_values_and_still_replays(tmp_path:
     assert _card_view(replayed) == _card_view(live)
     assert replayed_card["serial"] != card["serial"]
     assert len(replayed_card["serial"]) == len(card["serial"])
-    assert replayed_card["holder"]["id_check_digit_ok"] is True
+    # The pseudonymous identifier fails its check digit on purpose; replay does not judge it.
+    assert replayed_card["holder"]["id_check_digit_ok"] is None
+    assert replayed_card["holder"]["id_check_digit"] == "masked"
     assert replayed_card["holder"]["national_id"] != holder["national_id"]
+    assert replayed["redacted"] is True and replayed["help"]["ecps"] == []
+    # The report and the transcript of one run: the same pseudonyms, the same run named.
+    assert replayed_card == live["readers"][0]["card"]
+    assert replayed["source"]["run_id"] == live["run_id"]
 
 
 def test_replay_of_the_public_trace_reports_what_it_holds_and_what_it_lacks() -> None:

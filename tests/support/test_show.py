@@ -165,12 +165,12 @@ def _poisoned(report: dict[str, Any]) -> dict[str, Any]:
 def test_no_control_or_bidi_character_reaches_the_screen(lang: str, tmp_path: Path) -> None:
     report = _poisoned(make_report("cps3-pin-blocked", lang="fr"))
     text = view_text(report, lang)
-    assert text == printable(text)
+    assert text == printable(text, lines=True)
     assert "CLIQUEZ ICI" in text  # the words stay, the controls go
     path = write_report(report, tmp_path / "poisoned.json")
     result = CliRunner(env=ENV).invoke(main, ["show", str(path), "--lang", lang])
     assert result.exit_code == 0
-    assert result.stdout == printable(result.stdout)
+    assert result.stdout == printable(result.stdout, lines=True)
     assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
 
 

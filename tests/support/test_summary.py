@@ -200,7 +200,7 @@ def test_control_characters_in_reports_and_names_never_reach_the_output(tmp_path
     for args in ([], ["--csv"], ["--json"]):
         result = CliRunner().invoke(main, ["summary", str(tmp_path), *args])
         assert result.exit_code == 0
-        assert result.stdout == printable(result.stdout)
+        assert result.stdout == printable(result.stdout, lines=True)
         assert "EVIL" in result.stdout
 
 
