@@ -183,3 +183,46 @@ def macos_payload(members: dict[str, bytes], part: str) -> bytes:
         if name.endswith("/" + part):
             return gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
     raise KeyError(part)
+
+
+# --- installing into a test root, as the packages' scripts do ----------------------------------
+
+_SHELL_ASSIGNMENT = r'^{name}="?([^"\n]*)"?\s*$'
+
+
+def _shell_value(script: str, name: str) -> str:
+    import re
+
+    match = re.search(_SHELL_ASSIGNMENT.format(name=re.escape(name)), script, re.MULTILINE)
+    if not match:
+        raise ValueError(f"{name} is not set in the package's script")
+    return match.group(1)
+
+
+def install_linux_rpm(root: Path) -> Path:
+    """The 5.2.2 RPM installed under ``root``: its files, then what its post-install script does
+    on a 64-bit machine with no SESAM-Vitale software: ADM files (version, then label, in the
+    "new" format of ``/var/opt/santesocial/commun/adm``) and ``/etc/ld.so.conf.d/Cryptolib.conf``.
+    The values are read from the package (``/tmp/CPS/adm_versions`` and the script), not typed
+    here. Returns ``root``.
+    """
+    import re
+
+    rpm = vendor_file(LINUX_RPM)
+    extract_rpm(rpm, root)
+    postin = rpm_scripts(rpm)["postin"]
+    versions = (root / "tmp/CPS/adm_versions").read_text(encoding="utf-8")
+    adm = root / "var/opt/santesocial/commun/adm"
+    adm.mkdir(parents=True, exist_ok=True)
+    for number, version in (("155", "INS_ADM_VERSION"), ("174", "P11_ADM_VERSION"),
+                            ("170", "P11_IFC_VERSION")):
+        label = _shell_value(postin, f"ADM_{number}_LABEL")
+        # writeADM: echo "$2" > file; echo -n "$4" >> file
+        (adm / f"{number}.adm").write_text(_shell_value(versions, version) + "\n" + label)
+    conf = re.search(r'echo "([^"]+)" > /etc/ld\.so\.conf\.d/Cryptolib\.conf', postin)
+    if conf is None:
+        raise ValueError("the post-install script no longer writes Cryptolib.conf")
+    ld_conf = root / "etc/ld.so.conf.d/Cryptolib.conf"
+    ld_conf.parent.mkdir(parents=True, exist_ok=True)
+    ld_conf.write_text(conf.group(1) + "\n")
+    return root

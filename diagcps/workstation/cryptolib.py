@@ -15,6 +15,7 @@ from diagcps.workstation.commands import CommandRunner, run_command
 from diagcps.workstation.paths import (
     env_get,
     exists,
+    is_file_under,
     shown,
     under,
     windows_dir,
@@ -33,6 +34,10 @@ LINUX_ADM_DIR = "/var/opt/santesocial/commun/adm"
 LINUX_CONF = "/etc/opt/santesocial/CPS/cps3_pkcs11.conf"
 # CPS2ter-era installs (GALSS channel) left their libraries here.
 LINUX_GALSS_DIR = "/usr/local/galss"
+# ...but the 5.2.2 package itself installs its code-table library there (its payload, and the
+# link /usr/lib64/libcptablux.so): that one is current, not a leftover. Its pre-install script
+# moves the CPS2ter files (libcps_pkcs11_lux.so, libcpslux.so, libsscaslux.so, …) to a backup.
+LINUX_GALSS_CURRENT = ("libcptablux.so",)
 
 # /usr/local/lib since OS X 10.11 (System Integrity Protection); /usr/lib before.
 MACOS_LIBRARIES = ("/usr/local/lib/libcps3_pkcs11_osx.dylib", "/usr/lib/libcps3_pkcs11_osx.dylib")
@@ -154,6 +159,28 @@ def _traces_from_conf(path: Path) -> bool | None:
     return parse_traces(text) if text is not None else None
 
 
+# --- the code tables ---------------------------------------------------------------------------
+
+DICTIONARY_NAME = "DICO-FR.GIP"
+
+
+def installed_dictionary(system: str, root: Path = Path("/"),
+                         env: Mapping[str, str] | None = None) -> Path:
+    """Where the Cryptolib puts its code tables (``DICO-FR.GIP``) on the diagnosed machine.
+
+    Always a path under ``root``: the card reading's labels then come from the machine being
+    diagnosed (a test root in tests), never from the one the tests run on.
+    """
+    env = env if env is not None else {}
+    if system == "Windows":
+        base = env_get(env, "ALLUSERSPROFILE") or env_get(env, "PROGRAMDATA") \
+            or r"C:\ProgramData"
+        return windows_path(root, base) / "santesocial" / "cps" / DICTIONARY_NAME
+    if system == "Darwin":
+        return under(root, "/Library/Preferences") / DICTIONARY_NAME
+    return under(root, "/etc/opt/santesocial/CPS") / DICTIONARY_NAME
+
+
 # --- per system --------------------------------------------------------------------------------
 
 
@@ -203,8 +230,9 @@ def _libraries_found(root: Path, system: str, library_paths: Iterable[str],
                      card_manager: str) -> CryptolibInfo:
     """Which of the PKCS#11 library paths exist, and the card manager."""
     libraries = [p for p in (under(root, q) for q in library_paths) if exists(p)]
-    # exists() follows links: a link whose target was removed does not count as installed.
-    usable = [p for p in libraries if p.exists()]
+    # A link whose target was removed does not count as installed; links are followed on the
+    # diagnosed machine (under ``root``), never on the one running the tool.
+    usable = [p for p in libraries if is_file_under(root, p)]
     info = CryptolibInfo(
         installed=bool(usable),
         library_path=shown(root, usable[0], system) if usable else None,
@@ -223,6 +251,8 @@ def _galss_libraries(root: Path) -> list[str]:
     found = []
     try:
         for path in sorted(galss.rglob("*")):
+            if path.name in LINUX_GALSS_CURRENT:
+                continue
             if ".so" in path.name and (path.is_file() or path.is_symlink()):
                 found.append(shown(root, path, "Linux"))
     except OSError:
