@@ -31,6 +31,11 @@ PROJECT_CODES = {
     "CARD_READ_ERROR", "PIN_UNKNOWN", "CARD_IDENTITY_UNREADABLE", "ADELI_CHECK_DIGIT",
     "CARD_NOT_YET_VALID", "OBSOLETE_MIDDLEWARE", "REPLAY_MISSING",
 }  # fmt: skip
+#: What the Cryptolib itself sees (the PKCS#11 probe) and the card manager.
+MIDDLEWARE_CODES = {
+    "MIDDLEWARE_NO_TOKEN", "MIDDLEWARE_LOAD_FAILED", "MIDDLEWARE_TIMEOUT", "MIDDLEWARE_CRASHED",
+    "MIDDLEWARE_DISAGREES", "MIDDLEWARE_VERSION_MISMATCH", "CARD_MANAGER_BROKEN",
+}  # fmt: skip
 
 
 def test_every_troubleshooting_code_has_a_remedy() -> None:
@@ -39,7 +44,7 @@ def test_every_troubleshooting_code_has_a_remedy() -> None:
 
 
 def test_project_codes_are_catalogued_and_nothing_else() -> None:
-    assert ALL_CODES == TROUBLESHOOTING_CODES | PROJECT_CODES
+    assert ALL_CODES == TROUBLESHOOTING_CODES | PROJECT_CODES | MIDDLEWARE_CODES
 
 
 @pytest.mark.parametrize("code", sorted(ALL_CODES))

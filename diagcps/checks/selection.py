@@ -22,7 +22,12 @@ class UnknownCheck(ValueError):
 
 def load_all() -> dict[str, CheckSpec]:
     """Import the modules that register checks (once) and return the registry."""
-    from diagcps.checks import card_checks, pcsc_checks, workstation_checks  # noqa: F401
+    from diagcps.checks import (  # noqa: F401
+        card_checks,
+        middleware_checks,
+        pcsc_checks,
+        workstation_checks,
+    )
 
     return REGISTRY
 

@@ -83,6 +83,10 @@ def _cryptolib(ctx: Any) -> CryptolibInfo:
     return info
 
 
+#: What the Cryptolib checks found, looked for once per run (other check modules use it too).
+cryptolib_facts = _cryptolib
+
+
 @check("workstation.cryptolib", "Cryptolib CPS", "Cryptolib CPS")
 def workstation_cryptolib(ctx: Any) -> CheckResult:
     info = _cryptolib(ctx)
