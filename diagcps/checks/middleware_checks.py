@@ -22,6 +22,8 @@ from diagcps.workstation.paths import under, windows_path
 
 #: Facts key: the probe's time limit, in seconds (tests shorten it).
 PROBE_TIMEOUT_FACT = "pkcs11_probe_timeout_s"
+#: Facts key: a command line put before the probe's child (tests: a private mount namespace).
+PROBE_LAUNCHER_FACT = "pkcs11_probe_launcher"
 #: Reading or opening outcomes on which the probe is never started.
 _NOT_PROBED = {"CARD_MUTE": "mute", "PCSC_TIMEOUT": "mute", "CARD_IN_USE": "in_use"}
 
@@ -140,9 +142,9 @@ _REASONS = {
 }
 
 
-@check("workstation.pkcs11", "La Cryptolib voit-elle la carte ?",
+@check("workstation.middleware", "La Cryptolib voit-elle la carte ?",
        "Does the Cryptolib see the card?")
-def workstation_pkcs11(ctx: Any) -> CheckResult:
+def workstation_middleware(ctx: Any) -> CheckResult:
     from diagcps.workstation.pkcs11_probe import (
         DEFAULT_TIMEOUT_S,
         elf_architecture,
@@ -176,7 +178,8 @@ def workstation_pkcs11(ctx: Any) -> CheckResult:
 
     module = _module_path(ctx, cryptolib.library_path)
     timeout_s = float(ctx.facts.get(PROBE_TIMEOUT_FACT) or DEFAULT_TIMEOUT_S)
-    result = probe_module(module, timeout_s=timeout_s, env=dict(ctx.env))
+    result = probe_module(module, timeout_s=timeout_s, env=dict(ctx.env),
+                          launcher=tuple(ctx.facts.get(PROBE_LAUNCHER_FACT) or ()))
     details: dict[str, Any] = {"module": cryptolib.library_path, "reader": view.name,
                                **{k: v for k, v in asdict(result).items() if k != "module"}}
     details["installed_pkcs11_version"] = cryptolib.pkcs11_version

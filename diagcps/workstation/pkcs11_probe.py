@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,12 +127,18 @@ def _child_env(env: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def probe_module(module: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 env: Mapping[str, str] | None = None) -> ProbeResult:
-    """Load ``module`` in a child process and read what it sees, within ``timeout_s``."""
+                 env: Mapping[str, str] | None = None,
+                 launcher: Sequence[str] = ()) -> ProbeResult:
+    """Load ``module`` in a child process and read what it sees, within ``timeout_s``.
+
+    ``launcher`` is put before the child's command line: the tests and the benchmark run the
+    child in a private mount namespace (the Cryptolib reads and writes the fixed folder
+    ``/etc/opt/santesocial/CPS``, which must then be the test root's, not the machine's).
+    """
     result = ProbeResult(module=str(module), outcome=OUTCOME_CRASHED, timeout_s=timeout_s)
     started = time.monotonic()
     child = subprocess.Popen(
-        [sys.executable, "-m", "diagcps.workstation.pkcs11_child", str(module)],
+        [*launcher, sys.executable, "-m", "diagcps.workstation.pkcs11_child", str(module)],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         errors="replace", env=_child_env(env),
         # Its own process group: on a time-out, the child and anything it started are ended
