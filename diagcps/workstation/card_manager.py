@@ -45,7 +45,12 @@ class CardManagerState:
 def library_dirs(root: Path) -> list[str]:
     """The loader's folders: ``/etc/ld.so.conf`` and its includes, then the default ones."""
     found: list[str] = []
-    _read_conf(root, LD_SO_CONF, found, depth=0)
+    if under(root, LD_SO_CONF).is_file():
+        _read_conf(root, LD_SO_CONF, found, depth=0)
+    else:
+        # Every distribution's ld.so.conf is "include /etc/ld.so.conf.d/*.conf".
+        for match in sorted(glob.glob(str(under(root, "/etc/ld.so.conf.d")) + "/*.conf")):
+            _read_conf(root, "/" + str(Path(match).relative_to(root)), found, depth=1)
     for folder in DEFAULT_LIBRARY_DIRS:
         if folder not in found:
             found.append(folder)

@@ -44,6 +44,9 @@ MACOS_LIBRARIES = ("/usr/local/lib/libcps3_pkcs11_osx.dylib", "/usr/lib/libcps3_
 MACOS_CARD_MANAGER = "/Applications/cpgesosx.app"
 MACOS_ADM_DIR = "/Library/Application Support/santesocial/commun/adm"
 MACOS_RECEIPTS_DIR = "/Library/Receipts"
+# Modern macOS Installer keeps its receipt here, named after the package identifier (the 5.2.1
+# package's PackageInfo: fr.asipsante.pkg.cryptolibCPS).
+MACOS_RECEIPT = "/var/db/receipts/fr.asipsante.pkg.cryptolibCPS.plist"
 MACOS_CONF = "/Library/Preferences/santesocial/CPS/cps3_pkcs11.conf"
 # CPS2ter libraries, as listed by the ANS macOS uninstaller.
 MACOS_OBSOLETE = (
@@ -175,7 +178,13 @@ def installed_dictionary(system: str, root: Path = Path("/"),
     if system == "Windows":
         base = env_get(env, "ALLUSERSPROFILE") or env_get(env, "PROGRAMDATA") \
             or r"C:\ProgramData"
-        return windows_path(root, base) / "santesocial" / "cps" / DICTIONARY_NAME
+        # The MSI specification (v3.3.4, annex A) installs it in %SANTESOCIAL%\CPS\coffre and
+        # in %WINDIR%; older installs kept it in santesocial\cps.
+        candidates = [windows_path(root, base) / "santesocial" / "cps" / DICTIONARY_NAME,
+                      windows_path(root, base) / "santesocial" / "CPS" / "coffre"
+                      / DICTIONARY_NAME,
+                      windows_dir(root, env) / DICTIONARY_NAME]
+        return next((c for c in candidates if c.is_file()), candidates[0])
     if system == "Darwin":
         return under(root, "/Library/Preferences") / DICTIONARY_NAME
     return under(root, "/etc/opt/santesocial/CPS") / DICTIONARY_NAME
@@ -270,7 +279,8 @@ def _find_macos(root: Path) -> CryptolibInfo:
     if info.version:
         info.version_source = ADM_INSTALLER
     else:
-        info.version = _receipt_version(under(root, MACOS_RECEIPTS_DIR))
+        info.version = (_plist_receipt_version(under(root, MACOS_RECEIPT))
+                        or _receipt_version(under(root, MACOS_RECEIPTS_DIR)))
         info.version_source = "receipt" if info.version else None
     info.pkcs11_version = _adm_version(adm_dir, ADM_PKCS11)
     info.traces_enabled = _traces_from_conf(under(root, MACOS_CONF))
@@ -278,6 +288,19 @@ def _find_macos(root: Path) -> CryptolibInfo:
         shown(root, under(root, p), "Darwin") for p in MACOS_OBSOLETE if exists(under(root, p))
     ]
     return info
+
+
+def _plist_receipt_version(path: Path) -> str | None:
+    """``PackageVersion`` of an Installer receipt (binary or XML property list)."""
+    import plistlib
+
+    try:
+        with path.open("rb") as handle:
+            data = plistlib.load(handle)
+    except (OSError, ValueError, plistlib.InvalidFileException):
+        return None
+    return normalise_version(str(data.get("PackageVersion"))) if isinstance(data, dict) \
+        else None
 
 
 def _receipt_version(receipts: Path) -> str | None:
