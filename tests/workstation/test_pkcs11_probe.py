@@ -197,15 +197,34 @@ def test_vitale_card_the_cryptolib_sees_no_cps_either(pcsc_stack, cold: Path) ->
     assert "comme diagcps" in found["fr"]
 
 
-def test_older_batch_cps3_atr(pcsc_stack, cold: Path) -> None:
-    pcsc_stack.serve(card("cps3-healthy", atr=OLDER_BATCH_ATR))
+def test_older_batch_cps3_atr_is_read_by_diagcps_but_not_seen_by_the_cryptolib(
+        pcsc_stack, cold: Path) -> None:
+    """Observed on the 5.2.2 module: a CPS3 with the older-batch ATR gets no token, and the
+    Cryptolib sends it no command at all (it rejects the ATR)."""
+    virtual = card("cps3-healthy", atr=OLDER_BATCH_ATR)
+    pcsc_stack.serve(virtual)
     found = check_in_process(cold)
     assert found["reading"].recognised
-    if found["code"] == "MIDDLEWARE_NO_TOKEN":
-        # The Cryptolib does not know this ATR: the finding says so, or that it cannot tell.
-        assert found["details"]["reason"] in ("atr_unknown", "unknown")
-    else:
-        assert found["status"] is Status.OK, found
+    sent_by_diagcps = len(virtual.commands())
+    assert (found["status"], found["code"]) == (Status.FAIL, "MIDDLEWARE_NO_TOKEN"), found
+    # Without the table of the ATRs the Cryptolib knows, the reason stays unknown.
+    assert found["details"]["reason"] in ("atr_unknown", "unknown")
+    assert len(virtual.commands()) == sent_by_diagcps
+
+
+@pytest.mark.parametrize(("knows", "reason"), [(False, "atr_unknown"), (True, "unknown")])
+def test_no_token_reason_comes_from_the_cryptolibs_atr_table(pcsc_stack, cold: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             knows: bool, reason: str) -> None:
+    import types
+
+    table = types.ModuleType("diagcps.cps.cryptolib_atr")
+    table.cryptolib_knows_atr = lambda atr: knows  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "diagcps.cps.cryptolib_atr", table)
+    pcsc_stack.serve(card("cps3-healthy", atr=OLDER_BATCH_ATR))
+    found = check_in_process(cold)
+    assert found["code"] == "MIDDLEWARE_NO_TOKEN"
+    assert found["details"]["reason"] == reason
 
 
 def test_mute_card_the_probe_is_never_started(pcsc_stack, cold: Path) -> None:
