@@ -21,6 +21,8 @@ packages=(pcscd vsmartcard-vpcd libpcsclite-dev gcc python3-venv python3-dev)
 # compares diagcps with.
 if [ "$mode" = test ]; then
   packages+=(opensc)
+  # NSS's own tools (modutil, certutil) build the real browser databases of the tests.
+  packages+=(libnss3-tools)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -23,6 +23,7 @@ class UnknownCheck(ValueError):
 def load_all() -> dict[str, CheckSpec]:
     """Import the modules that register checks (once) and return the registry."""
     from diagcps.checks import (  # noqa: F401
+        browser_checks,
         card_checks,
         middleware_checks,
         pcsc_checks,
