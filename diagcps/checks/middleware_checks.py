@@ -185,8 +185,58 @@ def workstation_middleware(ctx: Any) -> CheckResult:
     details["installed_pkcs11_version"] = cryptolib.pkcs11_version
     module_arch, host_arch = elf_architecture(module), host_architecture()
     details["module_architecture"], details["host_architecture"] = module_arch, host_arch
-    return _judge(ctx, result, details, outcome, cryptolib,
-                  wrong_arch=bool(module_arch and host_arch and module_arch != host_arch))
+    judged = _judge(ctx, result, details, outcome, cryptolib,
+                    wrong_arch=bool(module_arch and host_arch and module_arch != host_arch))
+    if result.outcome == "timeout":
+        return judged  # the card was just reset: no second module on it
+    return _with_opensc(ctx, judged, view.name, timeout_s)
+
+
+def _opensc_libraries(ctx: Any) -> list[str]:
+    """OpenSC modules the browsers' NSS databases make them load (Firefox profiles, and
+    Chromium's ~/.pki/nssdb on Linux), as paths of the diagnosed machine."""
+    from diagcps.checks.workstation_checks import firefox_facts
+    from diagcps.workstation.nssdb import find_chromium
+
+    modules = list(firefox_facts(ctx).profile_modules)
+    if ctx.system == "Linux":
+        modules += find_chromium(ctx.root, ctx.env).modules
+    libraries: list[str] = []
+    for module in modules:
+        if module.get("kind") == "opensc" and module["library"] not in libraries:
+            libraries.append(module["library"])
+    return libraries
+
+
+def _with_opensc(ctx: Any, judged: CheckResult, reader: str, timeout_s: float) -> CheckResult:
+    """When a browser is configured with OpenSC's module, ask it too: that is the module the
+    browser may use for the card instead of the Cryptolib."""
+    from diagcps.text import Text
+    from diagcps.workstation.pkcs11_probe import OUTCOME_OK, probe_module
+
+    libraries = _opensc_libraries(ctx)
+    if not libraries:
+        return judged
+    seen = []
+    for library in libraries:
+        result = probe_module(_module_path(ctx, library), timeout_s=timeout_s,
+                              env=dict(ctx.env),
+                              launcher=tuple(ctx.facts.get(PROBE_LAUNCHER_FACT) or ()))
+        token = _token_for(result, reader, None) if result.outcome == OUTCOME_OK else None
+        seen.append({"library": library, "outcome": result.outcome, "error": result.error,
+                     "killed": result.killed, "library_description": result.library_description,
+                     "token": asdict(token) if token is not None else None})
+        if result.killed:
+            break  # the card was reset: stop there
+    judged.details["opensc"] = seen
+    if judged.status is Status.OK:
+        sees = any(entry["token"] for entry in seen)
+        fr = (" OpenSC, déclaré dans le navigateur, la voit aussi." if sees else
+              " OpenSC, déclaré dans le navigateur, ne la voit pas.")
+        en = (" OpenSC, declared in the browser, sees it too." if sees else
+              " OpenSC, declared in the browser, does not see it.")
+        judged.summary = Text(judged.summary.fr + fr, judged.summary.en + en)
+    return judged
 
 
 def _judge(ctx: Any, result: Any, details: dict[str, Any], outcome: Any, cryptolib: Any,

@@ -178,6 +178,10 @@ def _firefox(ctx: Any) -> FirefoxInfo:
     return info
 
 
+#: What the Firefox check found, looked for once per run (the middleware probe uses it too).
+firefox_facts = _firefox
+
+
 @check("workstation.firefox", "Firefox et le module CPS", "Firefox and the CPS module")
 def workstation_firefox(ctx: Any) -> CheckResult:
     firefox = _firefox(ctx)

@@ -8,12 +8,10 @@ loaded on the machine running the tests.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from nss_support import nss_database
 
 from diagcps.checks.base import Status
 from diagcps.checks.browser_checks import workstation_chromium
@@ -24,26 +22,6 @@ from diagcps.workstation.nssdb import find_chromium, read_modules
 CPS = ("Module CPS", "/opt/santesocial/CPS/lib/libcps3_pkcs11_lux.so")
 OPENSC = ("OpenSC", "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so")
 HOME = "/home/user"
-
-
-def nss_tools() -> None:
-    if shutil.which("modutil") and shutil.which("certutil"):
-        return
-    reason = "NSS tools (modutil, certutil: apt libnss3-tools) are not installed"
-    if os.environ.get("CI"):
-        pytest.fail(reason + "; scripts/setup.sh test installs them")
-    pytest.skip(reason)
-
-
-def nss_database(folder: Path, *modules: tuple[str, str]) -> Path:
-    nss_tools()
-    folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["certutil", "-N", "-d", f"sql:{folder}", "--empty-password"], check=True,
-                   capture_output=True)
-    for name, library in modules:
-        subprocess.run(["modutil", "-rawadd", f'library="{library}" name="{name}"',
-                        "-dbdir", f"sql:{folder}", "-force"], check=True, capture_output=True)
-    return folder
 
 
 def machine(tmp_path: Path, *, cryptolib: bool = True) -> Path:

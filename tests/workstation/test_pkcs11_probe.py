@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -332,3 +333,37 @@ def test_the_child_never_logs_in_nor_opens_a_session() -> None:
                  "get_objects", "copy", "destroy"}
     assert called & forbidden == set()
     assert {"lib", "get_slots", "get_token"} <= called
+
+
+def test_opensc_declared_in_firefox_is_asked_too(pcsc_stack, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from nss_support import nss_database
+
+    machine_opensc = Path("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so")
+    if not machine_opensc.is_file():
+        if os.environ.get("CI"):
+            pytest.fail("OpenSC is not installed; scripts/setup.sh test installs it")
+        pytest.skip("OpenSC's PKCS#11 module is not installed")
+    root = install_linux_rpm(tmp_path / "root")
+    # The diagnosed machine has OpenSC (the package's library, copied into its root) and a
+    # Firefox whose profile loads it.
+    target = root / machine_opensc.relative_to("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(machine_opensc, target)
+    (root / "usr/lib/firefox").mkdir(parents=True)
+    (root / "usr/lib/firefox/firefox").write_bytes(b"\x7fELF")
+    nss_database(root / "home/user/.mozilla/firefox/p.default", ("OpenSC", str(machine_opensc)))
+    monkeypatch.setenv("HOME", "/home/user")
+    virtual = card("cps3-healthy")
+    before = virtual.pin_counters()
+    pcsc_stack.serve(virtual)
+    found = check_in_process(root)
+    assert found["status"] is Status.OK, found
+    (opensc,) = found["details"]["opensc"]
+    assert opensc["library"] == str(machine_opensc) and opensc["outcome"] == "ok"
+    assert found["fr"].endswith("OpenSC, déclaré dans le navigateur, la voit aussi.")
+    # OpenSC 0.23 reads the virtual CPS3 (bench/RESULTS.md); it writes the serial's digits in
+    # hexadecimal (observed: 3939323133383435 for 99213845).
+    assert opensc["token"]["serial"] == "99213845".encode().hex()
+    assert {r: c[:2] for r, c in virtual.pin_counters().items()} == \
+        {r: c[:2] for r, c in before.items()}
