@@ -364,6 +364,6 @@ def test_opensc_declared_in_firefox_is_asked_too(pcsc_stack, tmp_path: Path,
     assert found["fr"].endswith("OpenSC, déclaré dans le navigateur, la voit aussi.")
     # OpenSC 0.23 reads the virtual CPS3 (bench/RESULTS.md); it writes the serial's digits in
     # hexadecimal (observed: 3939323133383435 for 99213845).
-    assert opensc["token"]["serial"] == "99213845".encode().hex()
+    assert opensc["token"]["serial"] == b"99213845".hex()
     assert {r: c[:2] for r, c in virtual.pin_counters().items()} == \
         {r: c[:2] for r, c in before.items()}
