@@ -263,3 +263,49 @@ def test_the_suite_passes_on_a_machine_with_the_real_cryptolib_installed(tmp_pat
         env={k: v for k, v in os.environ.items() if k != "DIAGCPS_ROOT"})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout
+
+
+def _run_cpgeslux(root: Path, first_dir: Path) -> tuple[int | None, bytes]:
+    """The real CPS-Gestion of the RPM, with ``first_dir`` first in its library path; its
+    Cryptolib (a NEEDED library) found through a folder of links. None: still running after
+    3 s (its ncurses screen is up)."""
+    from cryptolib_stack import launcher
+
+    links = root / "ld"
+    links.mkdir(exist_ok=True)
+    for name in ("libcps3_pkcs11_lux.so.0", "libcps3_pkcs11_lux.so"):
+        (links / name).symlink_to(root / "opt/santesocial/CPS/lib/libcps3_pkcs11_lux.so")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TERM": "xterm",
+           "LD_LIBRARY_PATH": f"{first_dir}:{links}"}
+    try:
+        done = subprocess.run([*launcher(root), str(root / "opt/santesocial/CPS/bin/cpgeslux")],
+                              stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=3,
+                              check=False)
+    except subprocess.TimeoutExpired as running:
+        return None, running.stdout or b""
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_cps_gestion_exits_silently_with_status_0_when_libncurses_so_is_a_linker_script(
+        tmp_path: Path) -> None:
+    """The measurement behind CARD_MANAGER_BROKEN, on the real cpgeslux: with Debian's linker
+    script first in its path it exits at once, silently, with status 0; with the documented fix
+    (a libncurses.so link to the real library) it draws its screen."""
+    real = next((Path(d) / "libncurses.so.6" for d in ("/lib/x86_64-linux-gnu",
+                                                        "/usr/lib/x86_64-linux-gnu", "/lib64",
+                                                        "/usr/lib64")
+                 if (Path(d) / "libncurses.so.6").is_file()), None)
+    if real is None:
+        pytest.skip("no libncurses.so.6 to load on this machine")
+    root = install_linux_rpm(tmp_path / "root")
+    script_dir = tmp_path / "dev"
+    script_dir.mkdir()
+    (script_dir / "libncurses.so").write_text(NCURSES_LINKER_SCRIPT_TEXT)
+    status, output = _run_cpgeslux(root, script_dir)
+    assert (status, output) == (0, b"")
+    fixed_dir = tmp_path / "fixed"
+    fixed_dir.mkdir()
+    (fixed_dir / "libncurses.so").symlink_to(real)
+    shutil.rmtree(root / "ld")
+    status, output = _run_cpgeslux(root, fixed_dir)
+    assert status is None and b"\x1b[" in output  # still running, its screen drawn
