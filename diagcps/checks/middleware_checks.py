@@ -123,9 +123,23 @@ def _atr_known(atr: bytes | None) -> bool | None:
     return bool(cryptolib_knows_atr(atr))
 
 
-def _no_token_reason(reading: Any, cryptolib: Any) -> str:
+def _reader_state_now(reader: str) -> str | None:
+    """The reader's state after the probe (another program may have taken the card since the
+    reading); None when it cannot be asked."""
+    try:
+        from diagcps import pcsc
+
+        states = pcsc.list_readers(timeout_s=2.0)
+    except Exception:  # PC/SC gone, pyscard missing: the reason stays unknown
+        return None
+    return next((s.state for s in states if s.name == reader), None)
+
+
+def _no_token_reason(reading: Any, cryptolib: Any, reader: str) -> str:
     if reading.generation == "CPS4" and meets(cryptolib.version, CPS4_MINIMUM) is False:
         return "cps4_old_cryptolib"
+    if _reader_state_now(reader) == "in_use":
+        return "held_exclusively"
     if _atr_known(reading.atr) is False:
         return "atr_unknown"
     return "unknown"
@@ -138,6 +152,8 @@ _REASONS = {
                     "(ATR)", "the Cryptolib does not recognise the card's answer to reset (ATR)"),
     "wrong_architecture": ("la bibliothèque n’est pas faite pour l’architecture de cet ordinateur",
                            "the library is not built for this computer's architecture"),
+    "held_exclusively": ("un autre programme s’en est réservé l’usage exclusif",
+                         "another program has taken it for its exclusive use"),
     "unknown": ("la raison n’a pas pu être établie", "the reason could not be established"),
 }
 
@@ -280,7 +296,7 @@ def _judge(ctx: Any, result: Any, details: dict[str, Any], outcome: Any, cryptol
             return ok("La Cryptolib ne voit pas de carte CPS dans ce lecteur, comme diagcps.",
                       "The Cryptolib sees no CPS card in this reader, as diagcps does.",
                       **details)
-        reason = _no_token_reason(reading, cryptolib)
+        reason = _no_token_reason(reading, cryptolib, details["reader"])
         details["reason"] = reason
         fr, en = _REASONS[reason]
         return finding(

@@ -367,3 +367,46 @@ def test_opensc_declared_in_firefox_is_asked_too(pcsc_stack, tmp_path: Path,
     assert opensc["token"]["serial"] == b"99213845".hex()
     assert {r: c[:2] for r, c in virtual.pin_counters().items()} == \
         {r: c[:2] for r, c in before.items()}
+
+
+def test_a_card_taken_exclusively_after_the_reading_is_the_reason_given(pcsc_stack,
+                                                                        cold: Path) -> None:
+    """Another program takes the card for itself between diagcps's reading and the probe: the
+    Cryptolib cannot see it, and the finding says why."""
+    from smartcard import scard
+
+    from diagcps.checks.middleware_checks import workstation_middleware
+
+    pcsc_stack.serve(card("cps3-healthy"))
+    ctx = CheckContext(system="Linux", root=cold, env=dict(os.environ),
+                       facts={PROBE_LAUNCHER_FACT: launcher(cold), PROBE_TIMEOUT_FACT: 10.0})
+    diagnosis = diagnose(PcscSource(timeout_s=2.0), only=("card.pin",), context=ctx)
+    assert diagnosis.reading.recognised
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    hresult, handle, _ = scard.SCardConnect(context, pcsc_stack.reader(0),
+                                            scard.SCARD_SHARE_EXCLUSIVE,
+                                            scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1)
+    assert hresult == 0
+    try:
+        result = workstation_middleware(ctx)
+    finally:
+        scard.SCardDisconnect(handle, scard.SCARD_LEAVE_CARD)
+        scard.SCardReleaseContext(context)
+    assert result.code == "MIDDLEWARE_NO_TOKEN", result.summary.en
+    assert result.details["reason"] == "held_exclusively"
+    assert "exclusive" in result.summary.en
+
+
+def test_a_cps4_with_a_cryptolib_older_than_5_2_is_the_reason_given(pcsc_stack,
+                                                                   tmp_path: Path) -> None:
+    root = install_linux_rpm(tmp_path)
+    # The install markers of a 5.1 Cryptolib (the library itself stays the 5.2.2 one).
+    (root / "var/opt/santesocial/commun/adm/155.adm").write_text(
+        "050100\nINSTALLEUR_CRYPTOLIB_CPS_64B")
+    pcsc_stack.serve(card("cps4-healthy"))
+    found = check_in_process(root)
+    if found["code"] != "MIDDLEWARE_NO_TOKEN":
+        pytest.xfail("the virtual CPS4 is now read by the Cryptolib 5.2.2: this case needs a "
+                     "real 5.1 library to be staged")
+    assert found["details"]["reason"] == "cps4_old_cryptolib"
+    assert "antérieure à 5.2" in found["fr"]
