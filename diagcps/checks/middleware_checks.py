@@ -228,7 +228,7 @@ def _with_opensc(ctx: Any, judged: CheckResult, reader: str, timeout_s: float) -
     """When a browser is configured with OpenSC's module, ask it too: that is the module the
     browser may use for the card instead of the Cryptolib."""
     from diagcps.text import Text
-    from diagcps.workstation.pkcs11_probe import OUTCOME_OK, probe_module
+    from diagcps.workstation.pkcs11_probe import OUTCOME_OK, probe_module, token_serial
 
     libraries = _opensc_libraries(ctx)
     if not libraries:
@@ -239,6 +239,8 @@ def _with_opensc(ctx: Any, judged: CheckResult, reader: str, timeout_s: float) -
                               env=dict(ctx.env),
                               launcher=tuple(ctx.facts.get(PROBE_LAUNCHER_FACT) or ()))
         token = _token_for(result, reader, None) if result.outcome == OUTCOME_OK else None
+        if token is not None:
+            token.serial = token_serial(token.serial)
         seen.append({"library": library, "outcome": result.outcome, "error": result.error,
                      "killed": result.killed, "library_description": result.library_description,
                      "token": asdict(token) if token is not None else None})

@@ -89,6 +89,22 @@ class ProbeResult:
         return [(s, s.token) for s in self.slots if s.token is not None]
 
 
+def token_serial(raw: Any) -> str:
+    """OpenSC's token serial as the card's digits: OpenSC writes them hex-encoded
+    ("3939323133383435" for 99213845, observed); decoding keeps one form of the serial in the
+    report, so that --redact masks it wherever it appears. Only for OpenSC's module: the
+    Cryptolib gives the digits themselves."""
+    serial = clean(raw)
+    if len(serial) % 2 == 0 and len(serial) >= 4:
+        try:
+            decoded = bytes.fromhex(serial).decode("ascii")
+        except ValueError:
+            return serial
+        if decoded.isdigit():
+            return decoded
+    return serial
+
+
 def _token(data: Any) -> TokenView | None:
     if not isinstance(data, dict):
         return None

@@ -120,6 +120,14 @@ def test_no_probe_for_a_virtual_card_or_without_cryptolib(tmp_path: Path) -> Non
     assert workstation_middleware(empty).status is Status.SKIPPED
 
 
+def test_a_hex_encoded_serial_is_given_as_the_cards_digits() -> None:
+    from diagcps.workstation.pkcs11_probe import token_serial
+
+    assert token_serial("3939323133383435") == "99213845"
+    assert token_serial("99213845") == "99213845"  # digits that are also valid hex
+    assert token_serial("ABCDEF12") == "ABCDEF12"
+
+
 def test_module_text_reaching_the_terminal_has_no_control_characters() -> None:
     assert clean("CPS3 \x1b[31mDURAND\x07\n") == "CPS3 [31mDURAND"
     assert len(clean("x" * 1000)) == 200
