@@ -410,3 +410,15 @@ def test_a_cps4_with_a_cryptolib_older_than_5_2_is_the_reason_given(pcsc_stack,
                      "real 5.1 library to be staged")
     assert found["details"]["reason"] == "cps4_old_cryptolib"
     assert "antérieure à 5.2" in found["fr"]
+
+
+def test_a_redacted_report_masks_what_the_cryptolib_says_of_the_card(pcsc_stack,
+                                                                     cold: Path) -> None:
+    pcsc_stack.serve(card("cps3-healthy"))
+    done = run_isolated(cold, [sys.executable, "-m", "diagcps", "check", "--json", "--redact",
+                               "--now", NOW], env={"DIAGCPS_ROOT": str(cold)})
+    report = json.loads(done.stdout)
+    middleware = next(c for c in report["checks"] if c["id"] == "workstation.middleware")
+    assert middleware["status"] == "ok"
+    assert middleware["details"]["token"]["serial"] == "****3845"
+    assert "99213845" not in done.stdout
