@@ -107,6 +107,13 @@ def diagnose(
     except SourceError as exc:
         diagnosis.pcsc_error, diagnosis.pcsc_message = exc.code, str(exc)
 
+    ctx = context or CheckContext()
+    if dictionary is None:
+        # The code tables of the diagnosed machine (under the context's root), not the ones of
+        # whatever machine runs the tool.
+        from diagcps.workstation.cryptolib import installed_dictionary
+
+        dictionary = installed_dictionary(ctx.system, ctx.root, ctx.env)
     candidates = _select_readers(diagnosis)
     if wants_card:
         for reader in candidates:
@@ -130,7 +137,6 @@ def diagnose(
                 diagnosis.transcript = transcript
     diagnosis.diagnosed = _choose_diagnosed(diagnosis, candidates)
 
-    ctx = context or CheckContext()
     ctx.now = now
     ctx.facts.update(_facts(diagnosis))
     diagnosis.network = ctx.facts["network"] = pending_network.wait()

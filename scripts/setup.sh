@@ -23,6 +23,8 @@ if [ "$mode" = test ]; then
   packages+=(opensc)
   # The network test bed: ip (lo, a black-hole route) in a private network namespace.
   packages+=(iproute2)
+  # NSS's own tools (modutil, certutil) build the real browser databases of the tests.
+  packages+=(libnss3-tools)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -67,6 +67,37 @@ def _stack_problem() -> str | None:
     return library_problem()
 
 
+#: An empty machine for every test: the workstation checks, the card reading's code tables and
+#: the browsers are looked for under it, never on the machine running the tests (which may have
+#: the real Cryptolib, its DICO-FR.GIP or a Firefox profile). Tests that need files build them
+#: under a root of their own.
+_machine_root: Path | None = None
+
+
+def _isolate_from_the_machine() -> None:
+    global _machine_root
+    from diagcps.workstation.paths import ROOT_VARIABLE
+
+    _machine_root = Path(tempfile.mkdtemp(prefix="diagcps-empty-root-"))
+    os.environ[ROOT_VARIABLE] = str(_machine_root)
+    # read_card(dictionary=None) loads the code tables from where the Cryptolib installs
+    # DICO-FR.GIP: in tests, that place is under the empty root too.
+    import platform
+
+    from diagcps.cps import codes
+    from diagcps.workstation.cryptolib import installed_dictionary
+
+    tables = getattr(codes, "CodeTables", None)
+    load = getattr(tables, "load", None)
+    if load is not None:
+        def load_under_test_root(cls: Any, path: Path | None = None) -> Any:
+            if path is None:
+                path = installed_dictionary(platform.system(), _machine_root or Path("/"))
+            return load.__func__(cls, path)
+
+        tables.load = classmethod(load_under_test_root)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     from cardsim.pcscd import PrivatePcscd
 
@@ -74,6 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Every ``diagcps check`` of the suite (in process or in a child) is offline: no test may
     # reach the internet. The network family's own tests run in private network namespaces.
     os.environ["DIAGCPS_OFFLINE"] = "1"
+    _isolate_from_the_machine()
     if PrivatePcscd.available()[0] and os.geteuid() == 0 and shutil.which("unshare"):
         _run_dir = Path(tempfile.mkdtemp(prefix="diagcps-pcscd-run-"))
         os.environ["PCSCLITE_CSOCK_NAME"] = PrivatePcscd.planned_socket_path(_run_dir)
@@ -84,6 +116,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _stack.shutdown()
     if _run_dir is not None:
         shutil.rmtree(_run_dir, ignore_errors=True)
+    if _machine_root is not None:
+        shutil.rmtree(_machine_root, ignore_errors=True)
 
 
 def _unavailable(reason: str) -> None:

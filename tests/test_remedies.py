@@ -36,6 +36,13 @@ NETWORK_CODES = {
     "CONNECT_REFUSED", "TLS_INTERCEPTED", "CERT_INVALID", "TLS_FAILED", "CLOCK_SKEW",
 }  # fmt: skip
 
+#: What the Cryptolib itself sees (the PKCS#11 probe) and the card manager.
+MIDDLEWARE_CODES = {
+    "MIDDLEWARE_NO_TOKEN", "MIDDLEWARE_LOAD_FAILED", "MIDDLEWARE_TIMEOUT", "MIDDLEWARE_CRASHED",
+    "MIDDLEWARE_DISAGREES", "MIDDLEWARE_VERSION_MISMATCH", "CARD_MANAGER_BROKEN",
+    "CHROMIUM_MODULE_MISSING",
+}  # fmt: skip
+
 
 def test_every_troubleshooting_code_has_a_remedy() -> None:
     assert len(TROUBLESHOOTING_CODES) == 33
@@ -43,7 +50,7 @@ def test_every_troubleshooting_code_has_a_remedy() -> None:
 
 
 def test_project_codes_are_catalogued_and_nothing_else() -> None:
-    assert ALL_CODES == TROUBLESHOOTING_CODES | PROJECT_CODES | NETWORK_CODES
+    assert ALL_CODES == TROUBLESHOOTING_CODES | PROJECT_CODES | NETWORK_CODES | MIDDLEWARE_CODES
 
 
 @pytest.mark.parametrize("code", sorted(ALL_CODES))

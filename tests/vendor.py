@@ -183,3 +183,103 @@ def macos_payload(members: dict[str, bytes], part: str) -> bytes:
         if name.endswith("/" + part):
             return gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
     raise KeyError(part)
+
+
+# --- installing into a test root, as the packages' scripts do ----------------------------------
+
+_SHELL_ASSIGNMENT = r'^{name}="?([^"\n]*)"?\s*$'
+
+
+def _shell_value(script: str, name: str) -> str:
+    import re
+
+    match = re.search(_SHELL_ASSIGNMENT.format(name=re.escape(name)), script, re.MULTILINE)
+    if not match:
+        raise ValueError(f"{name} is not set in the package's script")
+    return match.group(1)
+
+
+def install_linux_rpm(root: Path) -> Path:
+    """The 5.2.2 RPM installed under ``root``: its files, then what its post-install script does
+    on a 64-bit machine with no SESAM-Vitale software: ADM files (version, then label, in the
+    "new" format of ``/var/opt/santesocial/commun/adm``) and ``/etc/ld.so.conf.d/Cryptolib.conf``.
+    The values are read from the package (``/tmp/CPS/adm_versions`` and the script), not typed
+    here. Returns ``root``.
+    """
+    import re
+
+    rpm = vendor_file(LINUX_RPM)
+    extract_rpm(rpm, root)
+    postin = rpm_scripts(rpm)["postin"]
+    versions = (root / "tmp/CPS/adm_versions").read_text(encoding="utf-8")
+    adm = root / "var/opt/santesocial/commun/adm"
+    adm.mkdir(parents=True, exist_ok=True)
+    for number, version in (("155", "INS_ADM_VERSION"), ("174", "P11_ADM_VERSION"),
+                            ("170", "P11_IFC_VERSION")):
+        label = _shell_value(postin, f"ADM_{number}_LABEL")
+        # writeADM: echo "$2" > file; echo -n "$4" >> file
+        (adm / f"{number}.adm").write_text(_shell_value(versions, version) + "\n" + label)
+    conf = re.search(r'echo "([^"]+)" > /etc/ld\.so\.conf\.d/Cryptolib\.conf', postin)
+    if conf is None:
+        raise ValueError("the post-install script no longer writes Cryptolib.conf")
+    ld_conf = root / "etc/ld.so.conf.d/Cryptolib.conf"
+    ld_conf.parent.mkdir(parents=True, exist_ok=True)
+    ld_conf.write_text(conf.group(1) + "\n")
+    return root
+
+
+def _package_info(members: dict[str, bytes]) -> ElementTree.Element:
+    for name, body in members.items():
+        if name.endswith("/PackageInfo"):
+            return ElementTree.fromstring(body)
+    raise KeyError("PackageInfo")
+
+
+def install_macos_pkg(root: Path, *, cps2ter_library: bool = False) -> Path:
+    """The 5.2.1 package installed under ``root``, as macOS Installer and its scripts leave it:
+    the Payload's files; the receipt ``/var/db/receipts/<identifier>.plist`` (written by
+    Installer itself, from PackageInfo); the postinstall's ADM files (155, 174, 170: its minor
+    version is not below 1, so no 154/157) and WebExtension manifests (``mk_json``: ``cps3``,
+    and ``cps_2ter_galss`` only when the CPS2ter library exists). ``cps2ter_library`` puts that
+    old library in place first, as a machine upgraded from CPS2ter has it. Keychains, pcscd and
+    Firefox profiles are left out: diagcps does not read them.
+    """
+    import plistlib
+
+    members = xar_members(vendor_file(MACOS_PKG))
+    extract_cpio(macos_payload(members, "Payload"), root)
+    scripts = root / "private/tmp/diagcps-pkg-scripts"
+    extract_cpio(macos_payload(members, "Scripts"), scripts)
+    info = _package_info(members)
+    receipt = root / "var/db/receipts" / f"{info.get('identifier')}.plist"
+    receipt.parent.mkdir(parents=True, exist_ok=True)
+    receipt.write_bytes(plistlib.dumps({
+        "PackageIdentifier": info.get("identifier"), "PackageVersion": info.get("version"),
+        "PackageFileName": MACOS_PKG, "InstallPrefixPath": "/",
+    }))
+    adm_script = (scripts / "adm").read_text(encoding="utf-8")
+    versions = (scripts / "version").read_text(encoding="utf-8")
+    adm = root / "Library/Application Support/santesocial/commun/adm"
+    adm.mkdir(parents=True, exist_ok=True)
+    for number, version in (("155", "INS_ADM_VERSION"), ("174", "P11_ADM_VERSION"),
+                            ("170", "P11_IFC_VERSION")):
+        label = _shell_value(adm_script, f"ADM_{number}_LABEL")
+        (adm / f"{number}.adm").write_text(_shell_value(versions, version) + "\n" + label)
+    if cps2ter_library:
+        old = root / "usr/local/lib/libcps_pkcs11_osx.dylib"
+        old.write_bytes(b"\xcf\xfa\xed\xfe")  # a Mach-O magic: the file, not a working library
+    manifests = root / "Library/Application Support/Mozilla/PKCS11Modules"
+    manifests.mkdir(parents=True, exist_ok=True)
+    for name, library, description in (("cps3", "libcps3_pkcs11_osx.dylib",
+                                        "Module de sécurité CPS"),
+                                       ("cps_2ter_galss", "libcps_pkcs11_osx.dylib",
+                                        "OLD PKCS#11 Module")):
+        if not (root / "usr/local/lib" / library).is_file():
+            continue  # mk_json: test ! -f "$F_LIB/$2" && return 0
+        (manifests / f"{name}.json").write_text(
+            "{\n"
+            f'  "name": "{name}",\n  "description": "{description}",\n'
+            f'  "path": "/usr/local/lib/{library}",\n  "type": "pkcs11",\n'
+            '  "allowed_extensions": [ "CPS2ter-2020_Firefox@asipsante.fr" ]\n}\n',
+            encoding="utf-8")
+    return root

@@ -10,13 +10,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from diagcps.workstation.paths import system_root
+
 
 @dataclass
 class CheckContext:
     #: "Linux", "Darwin" or "Windows", as platform.system() says it.
     system: str = field(default_factory=platform.system)
-    #: File-system root the checks look under ("/" for real, a tmp dir in tests).
-    root: Path = field(default_factory=lambda: Path("/"))
+    #: File-system root the checks look under ("/" for real, ``$DIAGCPS_ROOT`` or a tmp dir in
+    #: tests).
+    root: Path = field(default_factory=system_root)
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     #: Timezone-aware UTC time of the run.
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))

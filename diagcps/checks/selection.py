@@ -22,7 +22,13 @@ class UnknownCheck(ValueError):
 
 def load_all() -> dict[str, CheckSpec]:
     """Import the modules that register checks (once) and return the registry."""
-    from diagcps.checks import card_checks, pcsc_checks, workstation_checks  # noqa: F401
+    from diagcps.checks import (  # noqa: F401
+        browser_checks,
+        card_checks,
+        middleware_checks,
+        pcsc_checks,
+        workstation_checks,
+    )
     from diagcps.network import checks as network_checks  # noqa: F401
 
     return REGISTRY

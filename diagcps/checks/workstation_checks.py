@@ -84,6 +84,10 @@ def _cryptolib(ctx: Any) -> CryptolibInfo:
     return info
 
 
+#: What the Cryptolib checks found, looked for once per run (other check modules use it too).
+cryptolib_facts = _cryptolib
+
+
 @check("workstation.cryptolib", "Cryptolib CPS", "Cryptolib CPS")
 def workstation_cryptolib(ctx: Any) -> CheckResult:
     info = _cryptolib(ctx)
@@ -173,6 +177,10 @@ def _firefox(ctx: Any) -> FirefoxInfo:
         info = find_firefox(ctx.system, ctx.root, ctx.env)
         ctx.facts["firefox"] = info
     return info
+
+
+#: What the Firefox check found, looked for once per run (the middleware probe uses it too).
+firefox_facts = _firefox
 
 
 @check("workstation.firefox", "Firefox et le module CPS", "Firefox and the CPS module")

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from diagcps.network.report import network_lines
 from diagcps.safe_text import printable
+from diagcps.report.middleware_line import middleware_line
 
 _STATUS = {
     # status: (symbol, style, French word, English word) — the word keeps it readable without colour
@@ -58,6 +59,10 @@ def render(report: dict[str, Any], console: Console, *, output_path: str | None 
         head.add_row(status_label(verdict["status"], lang),
                      Text.assemble((label + " : " if lang == "fr" else label + ": ", "bold"),
                                    verdict["summary"]))
+    middleware = middleware_line(report)
+    if middleware is not None:
+        label, line = middleware
+        head.add_row("", Text.assemble((label + (" : " if lang == "fr" else ": "), "bold"), line))
     console.print(Panel(head, title=words["title"], title_align="left", expand=True))
 
     table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from diagcps.workstation.nssdb import NssModule, read_modules
 from diagcps.workstation.paths import env_get, exists, shown, under, windows_path, windows_shown
 
 LINUX_MANIFEST_DIRS = (
@@ -51,6 +52,8 @@ class FirefoxInfo:
     manifests: list[str] = field(default_factory=list)
     #: Profiles' pkcs11.txt files that were read.
     profiles_checked: list[str] = field(default_factory=list)
+    #: What each profile's NSS database makes Firefox load: {profile, name, library, kind}.
+    profile_modules: list[dict[str, str]] = field(default_factory=list)
     install_paths: list[str] = field(default_factory=list)
 
 
@@ -60,6 +63,7 @@ class _Modules:
     opensc: bool = False
     manifests: list[Path] = field(default_factory=list)
     profiles: list[Path] = field(default_factory=list)
+    loaded: list[tuple[Path, NssModule]] = field(default_factory=list)
 
 
 def _classify(text: str, modules: _Modules) -> None:
@@ -103,6 +107,8 @@ def _scan_profiles(profile_roots: Iterable[Path], modules: _Modules) -> None:
             for line in text.splitlines():
                 if line.strip().lower().startswith("library="):
                     _classify(line, modules)
+            for module in read_modules(path.parent) or []:
+                modules.loaded.append((path.parent, module))
 
 
 def _home(root: Path, env: Mapping[str, str], system: str) -> Path | None:
@@ -136,6 +142,8 @@ def _info(
         opensc_module_registered=True if modules.opensc else (False if knowable else None),
         manifests=[show(p) for p in modules.manifests],
         profiles_checked=[show(p) for p in modules.profiles],
+        profile_modules=[{"profile": show(profile), "name": m.name, "library": m.library,
+                          "kind": m.kind or "other"} for profile, m in modules.loaded],
         install_paths=[show(p) for p in installs],
     )
 

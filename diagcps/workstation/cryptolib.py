@@ -15,6 +15,7 @@ from diagcps.workstation.commands import CommandRunner, run_command
 from diagcps.workstation.paths import (
     env_get,
     exists,
+    is_file_under,
     shown,
     under,
     windows_dir,
@@ -33,12 +34,19 @@ LINUX_ADM_DIR = "/var/opt/santesocial/commun/adm"
 LINUX_CONF = "/etc/opt/santesocial/CPS/cps3_pkcs11.conf"
 # CPS2ter-era installs (GALSS channel) left their libraries here.
 LINUX_GALSS_DIR = "/usr/local/galss"
+# ...but the 5.2.2 package itself installs its code-table library there (its payload, and the
+# link /usr/lib64/libcptablux.so): that one is current, not a leftover. Its pre-install script
+# moves the CPS2ter files (libcps_pkcs11_lux.so, libcpslux.so, libsscaslux.so, …) to a backup.
+LINUX_GALSS_CURRENT = ("libcptablux.so",)
 
 # /usr/local/lib since OS X 10.11 (System Integrity Protection); /usr/lib before.
 MACOS_LIBRARIES = ("/usr/local/lib/libcps3_pkcs11_osx.dylib", "/usr/lib/libcps3_pkcs11_osx.dylib")
 MACOS_CARD_MANAGER = "/Applications/cpgesosx.app"
 MACOS_ADM_DIR = "/Library/Application Support/santesocial/commun/adm"
 MACOS_RECEIPTS_DIR = "/Library/Receipts"
+# Modern macOS Installer keeps its receipt here, named after the package identifier (the 5.2.1
+# package's PackageInfo: fr.asipsante.pkg.cryptolibCPS).
+MACOS_RECEIPT = "/var/db/receipts/fr.asipsante.pkg.cryptolibCPS.plist"
 MACOS_CONF = "/Library/Preferences/santesocial/CPS/cps3_pkcs11.conf"
 # CPS2ter libraries, as listed by the ANS macOS uninstaller.
 MACOS_OBSOLETE = (
@@ -154,6 +162,34 @@ def _traces_from_conf(path: Path) -> bool | None:
     return parse_traces(text) if text is not None else None
 
 
+# --- the code tables ---------------------------------------------------------------------------
+
+DICTIONARY_NAME = "DICO-FR.GIP"
+
+
+def installed_dictionary(system: str, root: Path = Path("/"),
+                         env: Mapping[str, str] | None = None) -> Path:
+    """Where the Cryptolib puts its code tables (``DICO-FR.GIP``) on the diagnosed machine.
+
+    Always a path under ``root``: the card reading's labels then come from the machine being
+    diagnosed (a test root in tests), never from the one the tests run on.
+    """
+    env = env if env is not None else {}
+    if system == "Windows":
+        base = env_get(env, "ALLUSERSPROFILE") or env_get(env, "PROGRAMDATA") \
+            or r"C:\ProgramData"
+        # The MSI specification (v3.3.4, annex A) installs it in %SANTESOCIAL%\CPS\coffre and
+        # in %WINDIR%; older installs kept it in santesocial\cps.
+        candidates = [windows_path(root, base) / "santesocial" / "cps" / DICTIONARY_NAME,
+                      windows_path(root, base) / "santesocial" / "CPS" / "coffre"
+                      / DICTIONARY_NAME,
+                      windows_dir(root, env) / DICTIONARY_NAME]
+        return next((c for c in candidates if c.is_file()), candidates[0])
+    if system == "Darwin":
+        return under(root, "/Library/Preferences") / DICTIONARY_NAME
+    return under(root, "/etc/opt/santesocial/CPS") / DICTIONARY_NAME
+
+
 # --- per system --------------------------------------------------------------------------------
 
 
@@ -203,8 +239,9 @@ def _libraries_found(root: Path, system: str, library_paths: Iterable[str],
                      card_manager: str) -> CryptolibInfo:
     """Which of the PKCS#11 library paths exist, and the card manager."""
     libraries = [p for p in (under(root, q) for q in library_paths) if exists(p)]
-    # exists() follows links: a link whose target was removed does not count as installed.
-    usable = [p for p in libraries if p.exists()]
+    # A link whose target was removed does not count as installed; links are followed on the
+    # diagnosed machine (under ``root``), never on the one running the tool.
+    usable = [p for p in libraries if is_file_under(root, p)]
     info = CryptolibInfo(
         installed=bool(usable),
         library_path=shown(root, usable[0], system) if usable else None,
@@ -223,6 +260,8 @@ def _galss_libraries(root: Path) -> list[str]:
     found = []
     try:
         for path in sorted(galss.rglob("*")):
+            if path.name in LINUX_GALSS_CURRENT:
+                continue
             if ".so" in path.name and (path.is_file() or path.is_symlink()):
                 found.append(shown(root, path, "Linux"))
     except OSError:
@@ -240,7 +279,8 @@ def _find_macos(root: Path) -> CryptolibInfo:
     if info.version:
         info.version_source = ADM_INSTALLER
     else:
-        info.version = _receipt_version(under(root, MACOS_RECEIPTS_DIR))
+        info.version = (_plist_receipt_version(under(root, MACOS_RECEIPT))
+                        or _receipt_version(under(root, MACOS_RECEIPTS_DIR)))
         info.version_source = "receipt" if info.version else None
     info.pkcs11_version = _adm_version(adm_dir, ADM_PKCS11)
     info.traces_enabled = _traces_from_conf(under(root, MACOS_CONF))
@@ -248,6 +288,19 @@ def _find_macos(root: Path) -> CryptolibInfo:
         shown(root, under(root, p), "Darwin") for p in MACOS_OBSOLETE if exists(under(root, p))
     ]
     return info
+
+
+def _plist_receipt_version(path: Path) -> str | None:
+    """``PackageVersion`` of an Installer receipt (binary or XML property list)."""
+    import plistlib
+
+    try:
+        with path.open("rb") as handle:
+            data = plistlib.load(handle)
+    except (OSError, ValueError, plistlib.InvalidFileException):
+        return None
+    return normalise_version(str(data.get("PackageVersion"))) if isinstance(data, dict) \
+        else None
 
 
 def _receipt_version(receipts: Path) -> str | None:

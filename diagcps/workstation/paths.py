@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 
 def under(root: Path, absolute: str) -> Path:
@@ -71,3 +72,69 @@ def windows_shown(root: Path, path: Path, env: Mapping[str, str]) -> str:
             continue
         return str(PureWindowsPath(value, *relative.parts))
     return shown(root, path, "Windows")
+
+
+#: Environment variable naming the file-system root the workstation checks look under: ``/`` on
+#: a real machine; tests point it at a tree of their own so that no test reads the machine's
+#: Cryptolib, ``DICO-FR.GIP``, browser profiles or registry.
+ROOT_VARIABLE = "DIAGCPS_ROOT"
+
+
+def system_root(env: Mapping[str, str] | None = None) -> Path:
+    """The root to diagnose: ``$DIAGCPS_ROOT`` when set, else ``/``."""
+    env = os.environ if env is None else env
+    value = env.get(ROOT_VARIABLE)
+    return Path(value) if value else Path("/")
+
+
+#: As the kernel does: past this many links in one path, it is a loop.
+_MAX_LINKS = 40
+
+
+def resolve_under(root: Path, path: Path) -> Path | None:
+    """Where ``path`` leads on the diagnosed machine, following its links there.
+
+    Packages link with absolute targets (``/usr/lib64/x.so -> /opt/…/x.so``): under a test root
+    such a target is taken under ``root``, never on the machine running the tool. None for a
+    link loop or a path outside ``root``. The result may not exist (a dangling link).
+    """
+    try:
+        pending = list(path.relative_to(root).parts)
+    except ValueError:
+        return None
+    current = root
+    hops = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = current.parent if current != root else root
+            continue
+        candidate = current / part
+        try:
+            target = os.readlink(candidate) if candidate.is_symlink() else None
+        except OSError:
+            target = None
+        if target is None:
+            current = candidate
+            continue
+        hops += 1
+        if hops > _MAX_LINKS:
+            return None
+        target_path = PurePosixPath(target)
+        if target_path.is_absolute():
+            current = root
+            pending = [*target_path.parts[1:], *pending]
+        else:
+            pending = [*target_path.parts, *pending]
+    return current
+
+
+def is_file_under(root: Path, path: Path) -> bool:
+    """``path`` is, or links (within ``root``) to, a regular file."""
+    resolved = resolve_under(root, path)
+    try:
+        return resolved is not None and resolved.is_file()
+    except OSError:
+        return False

@@ -66,7 +66,11 @@ def test_checks_are_registered_under_stable_ids() -> None:
     assert REGISTRY["workstation.clock"].func is workstation_clock
 
 
-def test_context_defaults_describe_this_machine() -> None:
+def test_context_defaults_describe_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = CheckContext()
+    # In tests the default root is the empty one conftest sets: never the machine's own files.
+    assert ctx.root == Path(os.environ["DIAGCPS_ROOT"]) != Path("/")
+    monkeypatch.delenv("DIAGCPS_ROOT")
     ctx = CheckContext()
     assert ctx.system == platform.system()
     assert ctx.root == Path("/")
