@@ -11,8 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from diagcps.network.report import network_lines
-from diagcps.safe_text import printable
 from diagcps.report.middleware_line import middleware_line
+from diagcps.safe_text import printable
 
 _STATUS = {
     # status: (symbol, style, French word, English word) — the word keeps it readable without colour
