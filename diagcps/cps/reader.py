@@ -37,7 +37,14 @@ from diagcps.cps import pkcs15
 from diagcps.cps.actua import read_actua
 from diagcps.cps.certificates import decode_certificate
 from diagcps.cps.codes import G02, TEST_CATEGORIES, CodeTables
-from diagcps.cps.detect import IasReselect, classify_atr, decode_ef_sn, read_ef_sn
+from diagcps.cps.detect import (
+    EF_SN_PATH,
+    IasReselect,
+    SerialNumber,
+    classify_atr,
+    decode_ef_sn,
+    read_ef_sn,
+)
 from diagcps.cps.identity import (
     LABEL_ID_CARD,
     LABEL_INFO_PS,
@@ -55,6 +62,7 @@ from diagcps.cps.model import (
     COMMAND_REFUSED,
     DETECTION_CPS,
     DETECTION_UNKNOWN,
+    DETECTION_UNREADABLE,
     DETECTION_WRONG_CARD,
     GENERATION_CPS4,
     PIN_ABSENT,
@@ -65,7 +73,10 @@ from diagcps.cps.model import (
 )
 from diagcps.cps.pin import PIN_REFERENCE, SELECT_MF, open_chipdoc, read_counters, verify_status
 from diagcps.cps.session import (
+    BASIC_CHANNEL,
+    CHIPDOC_CHANNEL_ONE,
     SW_FILE_NOT_FOUND,
+    Addressing,
     ApduCounter,
     CardFiles,
     UnexpectedStatus,
@@ -113,9 +124,15 @@ def read_card(raw: Transport, *, now: datetime, dictionary: Path | None = None,
         return reading
     reading.generation = verdict.generation
     counter = ApduCounter(raw)
-    card = IasReselect(open_card_session(counter))
+    cps4 = verdict.generation == GENERATION_CPS4
+    # CPS4: the whole reading on logical channel 1, nothing on the basic channel (it belongs to
+    # the CPS2ter emulation, which another program may be using); CPS3: the basic channel, with
+    # the IAS reselection should another program have left the CPS2ter part selected.
+    session = open_card_session(counter, chipdoc_only=cps4)
+    card = session if cps4 else IasReselect(session)
     run = _Reading(reading, card, now=now, tables=CodeTables.load(dictionary),
-                   certificates=certificates, fcp_free=verdict.offers_t1)
+                   certificates=certificates, fcp_free=verdict.offers_t1,
+                   addressing=CHIPDOC_CHANNEL_ONE if cps4 else BASIC_CHANNEL)
     try:
         run.read()
     except _Stop:
@@ -127,10 +144,12 @@ def read_card(raw: Transport, *, now: datetime, dictionary: Path | None = None,
 
 class _Reading:
     def __init__(self, reading: CardReading, card: Transport, *, now: datetime,
-                 tables: CodeTables, certificates: bool, fcp_free: bool) -> None:
+                 tables: CodeTables, certificates: bool, fcp_free: bool,
+                 addressing: Addressing) -> None:
         self.reading = reading
         self.card = card
-        self.files = CardFiles(card, fcp_free=fcp_free)
+        self.addressing = addressing
+        self.files = CardFiles(card, fcp_free=fcp_free, addressing=addressing)
         self.now = now
         self.tables = tables
         self.want_certificates = certificates
@@ -185,6 +204,8 @@ class _Reading:
 
     def identify(self) -> bool:
         """EF.SN decides: only a card with the ANS issuer number is a CPS."""
+        if self.addressing.chipdoc:
+            return self.identify_cps4()
         reading = self.reading
         with self.step("select_mf"):
             response = self.card.transmit(SELECT_MF)
@@ -206,6 +227,38 @@ class _Reading:
                 reading.pan = serial.pan
             return False
         self.files.remember("3F00/D003", read.data)
+        return self.recognise(serial)
+
+    def identify_cps4(self) -> bool:
+        """CPS4: ChipDoc on channel 1 first, then EF.SN there, as the Cryptolib does [C].
+
+        A ChipDoc that cannot be selected, or an EF.SN it will not give, is a card that cannot be
+        read ("carte CPS4 illisible"), not a foreign card: its ATR is a CPS4's.
+        """
+        reading = self.reading
+        with self.step("chipdoc") as outcome:
+            open_chipdoc(self.card)
+            self.chipdoc_open = True
+        if outcome.error is not None:
+            reading.detection = DETECTION_UNREADABLE
+            return False
+        data = None
+        with self.step("ef_sn") as outcome:
+            data = self.files.read(EF_SN_PATH)
+        serial = decode_ef_sn(data) if data else None
+        if serial is None:
+            if outcome.error is None:
+                self.problem("ef_sn", "EF.SN is not a PAN object")
+            reading.detection = DETECTION_UNREADABLE
+            return False
+        if not serial.ans:
+            reading.detection = DETECTION_UNKNOWN
+            reading.pan = serial.pan
+            return False
+        return self.recognise(serial)
+
+    def recognise(self, serial: SerialNumber) -> bool:
+        reading = self.reading
         reading.detection = DETECTION_CPS
         reading.recognised = True
         reading.serial = serial.serial
@@ -218,7 +271,7 @@ class _Reading:
 
     def read_actua(self) -> None:
         with self.step("ef_actua"):
-            actua = read_actua(self.card)
+            actua = read_actua(self.card, self.addressing)
             self.reading.actua = actua
             self.reading.update_incident = actua.incident
 
@@ -230,8 +283,9 @@ class _Reading:
             return
         with self.step("pin") as outcome:
             if reading.generation == GENERATION_CPS4:
-                open_chipdoc(self.card)
-                self.chipdoc_open = True
+                if not self.chipdoc_open:
+                    open_chipdoc(self.card)
+                    self.chipdoc_open = True
                 reading.pin = verify_status(self.card, PIN_REFERENCE)
             else:
                 reading.pin = read_counters(self.card, PIN_REFERENCE)
