@@ -29,7 +29,7 @@ BUDGET = {
     # Over T=0 each FCI the reading uses costs a GET RESPONSE on channel 1 (01 C0), as in the
     # Cryptolib's T=0 traffic.
     ("cps4-t0-healthy", True): 43,
-    ("cps4-t0-healthy", False): 29,
+    ("cps4-t0-healthy", False): 28,
 }
 
 HOW_TO_UPDATE = (
