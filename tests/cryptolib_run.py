@@ -111,17 +111,22 @@ class Listing:
         return next((s for s in self.slots if s.token_present), None)
 
 
-def list_tokens(install: CryptolibInstall, *, timeout: float = 60.0) -> Listing:
-    """``pkcs11-tool --module <module> -L -T`` in a private mount namespace (see module doc)."""
+def list_tokens_argv(install: CryptolibInstall) -> list[str]:
+    """The command line of :func:`list_tokens` (for a caller that runs and times it itself)."""
     config = shlex.quote(str(install.config))
     module = shlex.quote(str(install.module))
     script = (f"mount -t tmpfs -o mode=0755 diagcps-cryptolib /etc/opt"
               f" && mkdir -p {CONFIG_PATH}"
               f" && mount --bind {config} {CONFIG_PATH}"
               f" && exec pkcs11-tool --module {module} -L -T")
-    done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-                          capture_output=True, text=True, timeout=timeout, check=False,
-                          env=dict(os.environ), stdin=subprocess.DEVNULL)
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c", script]
+
+
+def list_tokens(install: CryptolibInstall, *, timeout: float = 60.0) -> Listing:
+    """``pkcs11-tool --module <module> -L -T`` in a private mount namespace (see module doc)."""
+    done = subprocess.run(list_tokens_argv(install), capture_output=True, text=True,
+                          timeout=timeout, check=False, env=dict(os.environ),
+                          stdin=subprocess.DEVNULL)
     return Listing(done.returncode, done.stdout, done.stderr, parse_listing(done.stdout))
 
 
