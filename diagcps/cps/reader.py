@@ -14,9 +14,17 @@ Order (CPS3 contact; see bench/apdu_counts.py for the counts)::
 The first SELECT MF costs one APDU but makes the SFI read and the GET DATA safe in PC/SC shared
 mode, where another program may have left a DF selected. The PIN counters come before the PKCS#15
 files so that a transcript of the Cryptolib's own exchange (which has no PKCS#15 reads) still
-yields them. CPS4 reads its PIN states with an empty VERIFY on channel 1 instead, and, being on
-T=1, selects files with P2 04 (the FCP comes free and gives the size). A contactless card has no
-PIN and keeps its PKCS#15 files in 3F00/0002.
+yields them. A contactless card has no PIN and keeps its PKCS#15 files in 3F00/0002.
+
+CPS4 (docs/CPS-CARD.md 3.2), everything on logical channel 1, nothing on the basic channel (the
+CPS2ter emulation's, which a SESAM-Vitale program may be using)::
+
+    ChipDoc               01 A4 04 0C 08 80 25 00 00 01 FF 01 00   (69 85: the recovery)
+    EF.SN                 01 A4 08 00 02 D0 03 00 (6F FCI), 01 B0 00 00 0C
+    EF_ACTUA              01 A4 08 00 02 D0 10 00                  6A82 = normal
+    PIN state             01 20 00 01                              empty VERIFY
+    ODF, AODF, unblock state (01 20 00 <ref>), DODF, identity objects, CDF, certificates:
+    each file 01 A4 08 00 <path from the MF> 00, then READ BINARY by 256 up to the FCI's size
 
 Never raises for card-side trouble: a transport failure stops the reading and is recorded with its
 code; an unexpected answer is recorded as CARD_READ_ERROR and the reading goes on.
