@@ -278,3 +278,10 @@ def test_a_recorded_transcript_replays_into_the_direct_reading(name: str) -> Non
 
 def test_every_main_profile_has_a_transcript() -> None:
     assert set(profile_names()) <= set(transcript_names())
+
+
+def test_an_unselectable_chipdoc_is_unreadable_without_touching_the_basic_channel() -> None:
+    card = load_card("cps4-chipdoc-unselectable")
+    reading = read_direct(card)
+    assert reading.detection == "unreadable" and reading.generation == "CPS4"
+    assert [c.hex() for c in commands(card)] == ["01A4040C088025000001FF0100"]
