@@ -58,3 +58,31 @@ def test_a_second_program_on_the_basic_channel_is_left_alone(pcsc_stack) -> None
     # The two programs' commands did interleave on the card.
     kinds = [c[0] == 0xA0 for c in card.commands()]
     assert any(a and not b for a, b in itertools.pairwise(kinds))
+
+
+@pytest.mark.parametrize(("profile", "status", "code", "pin"), [
+    ("cps4-healthy", "ok", None, "ok"),
+    ("cps4-blocked", "fail", "PIN_BLOCKED", "blocked"),
+    ("cps4-t0-healthy", "ok", None, "ok"),
+    ("cps4-t0-blocked", "fail", "PIN_BLOCKED", "blocked"),
+    ("cps4-lost-selection", "ok", None, "ok"),
+])
+def test_a_cps4_gets_its_verdict_through_pcscd_on_channel_1(pcsc_stack, profile: str,
+                                                            status: str, code: str | None,
+                                                            pin: str) -> None:
+    card = VirtualCard.from_file(PROFILES / f"{profile}.json")
+    before = card.pin_counters()
+    pcsc_stack.serve(card)
+    run = subprocess.run([sys.executable, "-m", "diagcps", "check", "--json"],
+                         capture_output=True, text=True, timeout=60, check=False,
+                         env=dict(os.environ))
+    report = json.loads(run.stdout)
+    assert (report["verdicts"]["card"]["status"], report["verdicts"]["card"]["code"]) == (
+        status, code)
+    ours = next(r["card"] for r in report["readers"] if r["diagnosed"])
+    assert ours["generation"] == "CPS4" and ours["pin"]["state"] == pin
+    assert len(card.commands()) == ours["apdu_count"]
+    basic = [c.hex().upper() for c in card.commands() if c[0] & 0x03 == 0]
+    # Only the recovery, and only on the card that lost its ChipDoc selection.
+    assert basic == (["00A4040C088025000001FF0002"] if profile == "cps4-lost-selection" else [])
+    assert card.pin_counters() == before
