@@ -21,14 +21,26 @@ the same virtual card to prove that it works. For a CPS3 contact card (T=0)::
     ... DODF, CPS_ID_CARD, CPS_NAME_PS, CPS_INFO_PS
     ... CDF, authentication certificate, signature certificate   (with certificates only)
 
-For a CPS4 (T=1), the PIN part is ``01 A4 04 0C 08 80 25 00 00 01 FF 01 00`` (ChipDoc on channel
-1), ``01 20 00 01`` and, after the AODF, ``01 20 00 <unblock ref>``: no GET RESPONSE, no return
-to the MF.
+For a CPS4 everything goes to logical channel 1, where ChipDoc lives (the basic channel belongs to
+the CPS2ter emulation and is never touched)::
+
+    01 A4 04 0C 08 80 25 00 00 01 FF 01 00      ChipDoc on channel 1 (no MANAGE CHANNEL)
+    01 A4 08 0C 02 D0 03 + 01 B0 00 00 0C       EF.SN: SELECT by path from the MF, then read
+    01 A4 08 0C 02 D0 10                        EF_ACTUA: 6A82, absent
+    01 20 00 01                                 PIN state (empty VERIFY)
+    ... ODF, AODF                               SELECT (P1 08, P2 0C) then ceil(len / 256) reads
+    01 20 00 <unblock ref>                      unblock state (empty VERIFY)
+    ... DODF, CPS_ID_CARD, CPS_NAME_PS, CPS_INFO_PS [, CDF and the two certificates]
+
+The oracle selects with P2 ``0C`` (it needs no FCI: it knows the lengths); ``read_card`` uses the
+Cryptolib's P2 ``00``, whose ``6F`` FCI gives the size in the same exchange over T=1, so the count
+is the same there. Over T=0 the FCI costs a GET RESPONSE each time (``cps4-t0-healthy``).
 
 What ``read_card`` sends beyond that, and why:
 
 - one ``SELECT MF`` first: in PC/SC shared mode another program may have left a DF selected, and
   EF.SN is read by SFI relative to the current DF (and the PIN objects answer only from the MF);
+  CPS3 only;
 - on T=0 (CPS3 contact), one more READ BINARY for each small file whose length it cannot know:
   the first chunk asks for E7 bytes and the card answers ``6Cxx`` with the real length (selecting
   with P2 04 to get the size from the FCP would cost a GET RESPONSE instead: the same count). On
@@ -64,8 +76,10 @@ from diagcps.cps.session import ApduCounter, open_card_session  # noqa: E402
 CARDS = ROOT / "fixtures" / "cards"
 RESULTS = ROOT / "bench" / "RESULTS-apdu-counts.json"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-PROFILES = ("cps3-healthy", "cps4-healthy")
+PROFILES = ("cps3-healthy", "cps4-healthy", "cps4-t0-healthy")
 CHUNK = 0xE7
+#: ChipDoc gives 256 bytes a READ BINARY (Le 00, as the Cryptolib reads it).
+CHIPDOC_CHUNK = 0x100
 MS_PER_APDU = (10, 30)
 
 APP = "3F00/0001"
@@ -93,7 +107,8 @@ class Minimal:
     def __init__(self, card: VirtualCard) -> None:
         self.card = card
         self.counter = ApduCounter(DirectTransport(card))
-        self.session: Transport = open_card_session(self.counter)
+        self.session: Transport = open_card_session(
+            self.counter, chipdoc_only=card.quirks.get("basic_channel") == "cps2ter")
         self.sequence: list[str] = []
 
     def send(self, hex_command: str, purpose: str, ok: Callable[[int], bool] | None = None,
@@ -108,15 +123,21 @@ class Minimal:
             raise AssertionError(f"{purpose}: {command} answered {response.sw:04X}")
         return response.data
 
-    def read_file(self, path: str, purpose: str) -> None:
+    def read_file(self, path: str, purpose: str, *, chipdoc: bool = False) -> None:
         data = self.card.files[path].data or b""
         length = content_length(data)
-        self.send("00A4090C" + f"{len(path.replace('/', '')) // 2:02X}" + path.replace("/", ""),
-                  f"select {purpose}")
-        for chunk in range(math.ceil(length / CHUNK)):
-            offset = chunk * CHUNK
-            size = min(CHUNK, length - offset)
-            self.send(f"00B0{offset:04X}{size:02X}", f"read {purpose}")
+        fids = path.replace("/", "")
+        if chipdoc:  # channel 1, P1 08: the path from the MF without 3F00
+            fids = fids[4:]
+            self.send(f"01A4080C{len(fids) // 2:02X}{fids}", f"select {purpose}")
+        else:
+            self.send(f"00A4090C{len(fids) // 2:02X}{fids}", f"select {purpose}")
+        chunk_size = CHIPDOC_CHUNK if chipdoc else CHUNK
+        for chunk in range(math.ceil(length / chunk_size)):
+            offset = chunk * chunk_size
+            size = min(chunk_size, length - offset)
+            self.send(f"{'01' if chipdoc else '00'}B0{offset:04X}{size & 0xFF:02X}",
+                      f"read {purpose}")
 
 
 def minimal_cps3(card: VirtualCard, certificates: bool) -> Minimal:
@@ -135,16 +156,17 @@ def minimal_cps3(card: VirtualCard, certificates: bool) -> Minimal:
 
 def minimal_cps4(card: VirtualCard, certificates: bool) -> Minimal:
     run = Minimal(card)
-    run.send("00B09C000C", "EF.SN by SFI")
-    run.send("00A40904043F00D010", "EF_ACTUA (absent)", lambda sw: sw == 0x6A82)
     run.send("01A4040C088025000001FF0100", "ChipDoc on channel 1")
+    run.read_file("3F00/D003", "EF.SN", chipdoc=True)
+    run.send("01A4080C02D010", "EF_ACTUA (absent)", lambda sw: sw == 0x6A82)
     run.send("01200001", "PIN state (empty VERIFY)", lambda sw: sw >> 4 == 0x63C)
     for fid in FILES_BEFORE_UNBLOCK:
-        run.read_file(f"{APP}/{fid}", fid)
+        run.read_file(f"{APP}/{fid}", fid, chipdoc=True)
     run.send(f"012000{UNBLOCK_REFERENCE:02X}", "unblock state (empty VERIFY)",
              lambda sw: sw >> 4 == 0x63C)
     for fid in IDENTITY_FILES + (CERTIFICATE_FILES if certificates else ()):
-        run.read_file(f"{APP}/{fid}", fid)
+        run.read_file(f"{APP}/{fid}", fid, chipdoc=True)
+    assert all(raw[0] & 0x03 == 1 for raw in card.commands()), "basic channel touched"
     return run
 
 

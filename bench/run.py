@@ -11,8 +11,11 @@ What it measures, for the healthy CPS3 and CPS4 virtual cards (``fixtures/cards`
 * APDUs of one full ``diagcps check`` (certificates included), counted twice: in process
   (``read_card`` over DirectTransport) and on the wire (the vpcd bridge's log, for the real
   command through pcscd), next to the smallest sequence that gets the same facts
-  (``bench/apdu_counts.py``) and to OpenSC 0.23's ``pkcs15-tool --list-pins`` and
-  ``--list-certificates`` on the same virtual card through the same pcscd;
+  (``bench/apdu_counts.py``), to OpenSC 0.23's ``pkcs15-tool --list-pins`` and
+  ``--list-certificates``, and to the official Cryptolib CPS 5.2.2's ``pkcs11-tool -L -T``
+  with an empty (cold) and a filled (warm) file cache, on the same virtual card through the same
+  pcscd (the Cryptolib extracted from ``../shared`` by ``tests/cryptolib_run.py``, its
+  configuration in a private mount namespace; skipped without ``../shared``);
 * wall time of ``diagcps check --json`` end to end (a new process each time, as a user runs it)
   against those OpenSC commands, as a ratio, with the card answering at once and with a delay of
   15 ms per APDU added by the virtual card (what a real T=0 card costs);
@@ -47,6 +50,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests"))  # cryptolib_run, vendor: the Cryptolib's runner
 
 import apdu_counts  # noqa: E402
 
@@ -64,6 +68,7 @@ DELAY_S = 0.015
 PKCS15_CONTACT_AID = "E828BD080F8025000001FF0010"
 
 TARGET_APDU_RATIO = 1.2
+TARGET_CPS4_RATIO = 1.1
 TARGET_DELAYED_CHECK_S = 1.5
 TARGET_STARTUP_RATIO = 1.5
 TARGET_PEAK_RSS_MB = 80
@@ -222,6 +227,29 @@ def opensc_commands() -> dict[str, list[str]]:
     }
 
 
+class Cryptolib:
+    """The official Cryptolib, extracted into a temporary root, as a reference reader."""
+
+    def __init__(self) -> None:
+        import cryptolib_run
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="diagcps-bench-cryptolib-")
+        self.install = cryptolib_run.extract_cryptolib(Path(self._tmp.name))
+        self.argv = cryptolib_run.list_tokens_argv(self.install)
+
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+
+def cryptolib_problem() -> str | None:
+    import cryptolib_run
+    import vendor
+
+    if not (vendor.VENDOR / vendor.LINUX_RPM).is_file():
+        return f"the Cryptolib RPM is not in {vendor.VENDOR} (../shared absent)"
+    return cryptolib_run.runner_problem()
+
+
 def card_verdict(run: Run) -> str | None:
     try:
         return json.loads(run.stdout)["verdicts"]["card"]["status"]
@@ -230,19 +258,30 @@ def card_verdict(run: Run) -> str | None:
 
 
 def measure_profile(stack: Stack, profile: str, runs: int, delay_runs: int,
-                    with_opensc: bool) -> dict[str, Any]:
+                    with_opensc: bool, cryptolib: Cryptolib | None = None) -> dict[str, Any]:
     stack.insert(profile)
     commands = {"diagcps": check_argv()}
     if with_opensc:
         commands.update(opensc_commands())
+    if cryptolib is not None:
+        # Cold: the file cache emptied just before; warm: right after a cold run, as a browser's
+        # second start finds it.
+        commands.update({"cryptolib_cold": cryptolib.argv, "cryptolib_warm": cryptolib.argv})
+
+    def before(name: str) -> None:
+        if name == "cryptolib_cold" and cryptolib is not None:
+            cryptolib.install.clear_cache()
+
     # One unmeasured round first: page cache, pcscd's first connection.
-    for argv in commands.values():
+    for name, argv in commands.items():
+        before(name)
         stack.run(argv)
     results: dict[str, Any] = {}
     for label, delay, count in (("no_delay", 0.0, runs), ("delay_15ms", DELAY_S, delay_runs)):
         series: dict[str, list[Run]] = {name: [] for name in commands}
         for _ in range(count):
             for name, argv in commands.items():
+                before(name)
                 series[name].append(stack.run(argv, delay))
         results[label] = {name: summarise(name, got) for name, got in series.items()}
     return results
@@ -267,6 +306,7 @@ def summarise(name: str, runs: list[Run]) -> dict[str, Any]:
         summary["output_tail"] = text.strip().splitlines()[-1] if text.strip() else ""
         summary["pins_listed"] = text.count("PIN [")
         summary["certificates_listed"] = text.count("X.509 Certificate [")
+        summary["tokens_listed"] = text.count("serial num")
     return summary
 
 
@@ -301,7 +341,7 @@ def measure_startup(runs: int) -> dict[str, Any]:
 
 def measure_counts() -> dict[str, Any]:
     counts: dict[str, Any] = {}
-    for profile in PROFILES:
+    for profile in apdu_counts.PROFILES:
         counts[profile] = {
             "with_certificates": apdu_counts.measure(profile, True),
             "without_certificates": apdu_counts.measure(profile, False),
@@ -340,6 +380,24 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                       f"{TARGET_DELAYED_CHECK_S} s",
             "measured": f"{delayed:.2f} s (CPS3)",
             "met": delayed < TARGET_DELAYED_CHECK_S,
+        })
+    cps4 = results["counts"]["cps4-healthy"]["with_certificates"]
+    ratio4 = cps4["read_card"] / cps4["minimal"]
+    found.append({
+        "target": f"APDUs of a full check of a healthy CPS4 (T=1) <= {TARGET_CPS4_RATIO} x the "
+                  "minimal sequence on channel 1",
+        "measured": f"{cps4['read_card']} / {cps4['minimal']} = {ratio4:.2f}",
+        "met": ratio4 <= TARGET_CPS4_RATIO,
+    })
+    cold = (stack or {}).get("no_delay", {}).get("cryptolib_cold")
+    if stack and cold:
+        ours = stack["no_delay"]["diagcps"]["apdus"]
+        found.append({
+            "target": "every fact of a healthy CPS3 in fewer APDUs than the Cryptolib's cold "
+                      "`pkcs11-tool -L -T`",
+            "measured": f"{ours} against {_fmt_apdus(cold['apdus'])}",
+            "met": isinstance(ours, int) and isinstance(cold["apdus"], int)
+            and ours < cold["apdus"],
         })
     startup = results["startup"]
     found.append({
@@ -425,7 +483,27 @@ def render_markdown(results: dict[str, Any]) -> str:
         def wall(p: str, key: str) -> str:
             return f"{stack[p][key]['diagcps']['median_ms']:.0f} ms" if p in stack else "-"
 
+        def cryptolib_apdus(p: str) -> str:
+            s = stack.get(p, {}).get("no_delay", {})
+            if "cryptolib_cold" not in s:
+                return "not run"
+            cold, warm = s["cryptolib_cold"], s["cryptolib_warm"]
+            text = f"{_fmt_apdus(cold['apdus'])} / {_fmt_apdus(warm['apdus'])}"
+            if cold["tokens_listed"] != 1:
+                text += " (no token!)"
+            return text
+
+        row("APDUs, Cryptolib 5.2.2 `pkcs11-tool -L -T`, cold / warm cache", cryptolib_apdus)
         row("wall time, `diagcps check --json`", lambda p: wall(p, "no_delay"))
+
+        def cryptolib_wall(p: str, key: str) -> str:
+            s = stack.get(p, {}).get(key, {})
+            if "cryptolib_cold" not in s:
+                return "-"
+            return (f"{s['cryptolib_cold']['median_ms']:.0f} / "
+                    f"{s['cryptolib_warm']['median_ms']:.0f} ms")
+
+        row("wall time, the Cryptolib cold / warm", lambda p: cryptolib_wall(p, "no_delay"))
 
         def opensc_wall(p: str, key: str) -> str:
             s = stack.get(p, {}).get(key, {})
@@ -442,9 +520,17 @@ def render_markdown(results: dict[str, Any]) -> str:
             lambda p: wall(p, "delay_15ms"))
         row("wall time with 15 ms per APDU, the two OpenSC commands",
             lambda p: opensc_wall(p, "delay_15ms"))
+        row("wall time with 15 ms per APDU, the Cryptolib cold / warm",
+            lambda p: cryptolib_wall(p, "delay_15ms"))
         row("peak memory (max RSS), `diagcps check --json`",
             lambda p: f"{stack[p]['no_delay']['diagcps']['peak_rss_mb']} MB" if p in stack
             else "-")
+    t0 = counts.get("cps4-t0-healthy", {}).get("with_certificates")
+    if t0:
+        lines += ["", f"CPS4 over T=0 (`cps4-t0-healthy`, in process): {t0['read_card']} APDUs "
+                  f"against a minimal {t0['minimal']} ({t0['read_card'] / t0['minimal']:.2f}): "
+                  "each FCI the reading uses costs a GET RESPONSE (`01 C0`), as in the "
+                  "Cryptolib's T=0 traffic; the oracle needs no FCI."]
     s = results["startup"]["median_ms"]
     lines += [
         "",
@@ -469,13 +555,22 @@ def render_markdown(results: dict[str, Any]) -> str:
               "program may have left a DF selected: EF.SN is read by SFI from the current DF, "
               "and the PIN objects answer only from the MF) and one resent READ BINARY for each "
               "small file whose length it cannot know (`6Cxx`: ODF, CPS_ID_CARD, CPS_NAME_PS, "
-              "CPS_INFO_PS; asking for the FCP instead would cost a GET RESPONSE, the same); on "
-              "the CPS4 only the `SELECT MF`.", ""]
-    for profile in PROFILES:
+              "CPS_INFO_PS; asking for the FCP instead would cost a GET RESPONSE, the same). On "
+              "the CPS4 (T=1) nothing: the `6F` FCI of each SELECT (P2 `00`, the Cryptolib's "
+              "form) gives the size in the same exchange.", ""]
+    for profile in apdu_counts.PROFILES:
         seq = counts[profile]["with_certificates"]["minimal_sequence"]
         lines += [f"### {profile} ({len(seq)} APDUs, certificates included)", "", "```"]
         lines += seq
         lines += ["```", ""]
+    lines += [_CRYPTOLIB_NOTES.strip(), ""]
+    for profile in PROFILES:
+        s = stack.get(profile, {}).get("no_delay", {})
+        for key, what in (("cryptolib_cold", "cold"), ("cryptolib_warm", "warm")):
+            if s.get(key, {}).get("sequence"):
+                lines += [f"### The Cryptolib's `-L -T` on {profile}, {what} cache, as sent "
+                          f"({len(s[key]['sequence'])} APDUs)", "", "```",
+                          *s[key]["sequence"], "```", ""]
     lines += [_OPENSC_NOTES.strip(), ""]
     pins = stack.get("cps3-healthy", {}).get("no_delay", {}).get("list_pins")
     if pins and pins.get("sequence"):
@@ -484,6 +579,23 @@ def render_markdown(results: dict[str, Any]) -> str:
                   "EF.DIR, the application DF, ODF, TokenInfo, AODF: each selected with its FCP "
                   "(`61xx` then GET RESPONSE).", "", "```", *pins["sequence"], "```", ""]
     return "\n".join(lines)
+
+
+_CRYPTOLIB_NOTES = """
+## The official Cryptolib as a reference reader
+
+The Cryptolib CPS 5.2.2 (Linux RPM, `libcps3_pkcs11_lux.so`) lists the token with
+`pkcs11-tool --module … -L -T` (no login). It keeps a file cache under
+`/etc/opt/santesocial/CPS/cache` (here a temporary root, through a private mount namespace):
+cold = cache emptied before each run, warm = right after a cold run. What it reads is not what
+`diagcps check` reads: the token's serial, its PIN flags (empty VERIFY on the CPS4, GET DATA on
+the CPS3) and the PKCS#15 directories (EF.DIR, ODF, TokenInfo, AODF, PrKDF, CDF, DODF), but
+neither the identity objects, nor EF_ACTUA on the CPS4, nor the certificates themselves; a warm
+run reads again only EF.SN and the PIN states. The wall times include `unshare` and two mounts
+(a few milliseconds). On a CPS4 every one of its commands has CLA `01`: ChipDoc selected on
+logical channel 1 without MANAGE CHANNEL, files selected by path from the MF (P1 `08`, P2 `00`,
+answered with a `6F` FCI whose size it then reads with one READ BINARY of up to 256 bytes).
+"""
 
 
 _OPENSC_NOTES = """
@@ -566,6 +678,10 @@ def main(argv: list[str] | None = None) -> int:
     with_opensc = shutil.which("pkcs15-tool") is not None
     if not with_opensc:
         results["opensc_missing"] = "pkcs15-tool not found: apt install opensc"
+    why_no_cryptolib = cryptolib_problem()
+    if why_no_cryptolib:
+        results["cryptolib_missing"] = why_no_cryptolib
+    cryptolib = Cryptolib() if ready and why_no_cryptolib is None else None
     if ready:
         stack_results: dict[str, Any] = {}
         with PrivatePcscd() as daemon:
@@ -577,9 +693,11 @@ def main(argv: list[str] | None = None) -> int:
                 for profile in PROFILES:
                     print(f"{profile} through pcscd + vpcd...", file=sys.stderr)
                     stack_results[profile] = measure_profile(
-                        stack, profile, args.runs, args.delay_runs, with_opensc)
+                        stack, profile, args.runs, args.delay_runs, with_opensc, cryptolib)
             finally:
                 stack.close()
+                if cryptolib is not None:
+                    cryptolib.close()
         results["stack"] = stack_results
     else:
         results["stack_unavailable"] = why

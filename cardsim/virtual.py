@@ -22,6 +22,19 @@ Profile format ``diagcps-card-profile`` version 1 (all binary values in hex)::
                 "verify_needs_application": null, "lost_selection": false,
                 "select_p2_00": "reject", "get_data_pin": true, "max_read": 231}}
 
+CPS4 quirks (the card as the official Cryptolib's own traffic shows it, CPS-CARD.md 3.2):
+``"basic_channel": "cps2ter"`` -- the CPS2ter emulation holds the basic channel from power-on:
+an interindustry command there answers ``6E 00`` (what a real card answers is not published; the
+reading must never depend on it), only a SELECT by AID is honoured (the CPS2ter AID, or ``6A 82``
+for an application not offered on that channel), and class ``A0`` goes to a small CPS2ter model
+(``"cps2ter": {"files": {"<fid>": "<hex>"}, "selected": "<fid>"}``: SELECT ``A0 A4 00 00 02``,
+READ BINARY ``A0 B0``; file identifiers and contents invented). ``"select_p1"`` /
+``"select_p2"``: the only SELECT forms of a file the card accepts (others answer ``6A 86``);
+``"select_p2_00": "fci"`` answers P2 ``00`` with an FCI template ``6F``. ``lost_selection``: the
+SELECT of the application on a logical channel answers ``69 85`` until the recovery sequence
+(security domain on channel 1, CPS2ter part on channel 0), after which the Cryptolib selects it
+again; a card answering ``69 85`` to a later command is not read by the Cryptolib 5.2.2 at all.
+
 A file without ``data`` is a DF. ``read`` is ``"always"`` (default) or ``"pin"`` (needs PIN
 ref 1 verified, like the practice situations of a CPS). ``max_read``: the most bytes one READ
 BINARY gives (a larger Le answers ``6Cxx``); unlimited when absent. A generated FCP carries the
@@ -242,6 +255,11 @@ class VirtualCard:
         self._cps2ter_selected = bool(self.quirks.get("cps2ter_selected"))
         self._selection_lost = bool(self.quirks.get("lost_selection"))
         self._recovery: list[bytes] = []
+        self._cps2ter_holds_basic = self.quirks.get("basic_channel") == "cps2ter"
+        cps2ter = self.quirks.get("cps2ter") or {}
+        self.cps2ter_files: dict[str, bytes] = {
+            fid.upper(): bytes.fromhex(data) for fid, data in cps2ter.get("files", {}).items()}
+        self.cps2ter_selected_file: str | None = cps2ter.get("selected")
         for pin in getattr(self, "pins", {}).values():
             pin.verified = False
         # A profile can model "another program already logged in": the verification survives
@@ -257,14 +275,22 @@ class VirtualCard:
         if apdu.cla & 0x80 and apdu.cla != 0xA0:
             return ResponseApdu.status(SW_CLA)
         if apdu.cla == 0xA0:
+            if self._cps2ter_holds_basic:
+                return self._cps2ter(apdu)
             # The CPS2ter-compatible part speaks class A0 and answers in its own 9Fxx/98xx style.
             return ResponseApdu.status(0x6E00 if not self.quirks.get("cps2ter_part") else 0x9404)
         channel = apdu.channel
+        if channel == 0 and self._cps2ter_holds_basic:
+            return self._basic_channel(apdu)
         if channel not in self.channels:
-            if apdu.ins == 0xA4:
-                self.channels[channel] = ChannelState()
-            else:
+            if apdu.ins != 0xA4:
                 return ResponseApdu.status(0x6881)  # logical channel not supported / not open
+            # A SELECT opens the channel (no MANAGE CHANNEL needed) only when it succeeds.
+            self.channels[channel] = ChannelState()
+            response = self._select(apdu, channel)
+            if response.sw1 not in (0x90, 0x61):
+                del self.channels[channel]
+            return response
         if self._cps2ter_selected and channel == 0 and not self._is_ias_select(apdu):
             # Another program left the CPS2ter part selected: interindustry class is refused.
             return ResponseApdu.status(SW_CLA)
@@ -332,6 +358,9 @@ class VirtualCard:
         if apdu.p2 == 0x00 and self.quirks.get("select_p2_00", "reject") == "reject" \
                 and apdu.p1 != 0x04:
             return ResponseApdu.status(SW_WRONG_P1P2)
+        if apdu.p1 != 0x04 and (apdu.p1 not in self.quirks.get("select_p1", (apdu.p1,))
+                                or apdu.p2 not in self.quirks.get("select_p2", (apdu.p2,))):
+            return ResponseApdu.status(SW_WRONG_P1P2)
         if apdu.p1 == 0x04:
             app = self._application(apdu.data)
             if app is None or channel not in app.channels:
@@ -344,7 +373,11 @@ class VirtualCard:
                 return ResponseApdu.status(SW_OK)
             if channel == 0:
                 self._cps2ter_selected = False
-            if self._selection_lost and self._recovered(app, channel):
+            if self._selection_lost and channel != 0:
+                # CPS4: the ChipDoc selection was lost; it comes back only after the recovery
+                # sequence (security domain on channel 1, CPS2ter part on channel 0).
+                if not self._recovered(app, channel):
+                    return ResponseApdu.status(SW_CONDITIONS)
                 self._selection_lost = False
             state.application = app
             if app.path is None:
@@ -364,7 +397,17 @@ class VirtualCard:
             state.current_df, state.current_ef = node.path, None
         else:
             state.current_df, state.current_ef = node.parent or MF, node.path
-        return self._answer(channel, self._fcp(node) if apdu.p2 == 0x04 else b"", True, apdu.le)
+        return self._answer(channel, self._select_answer(node, apdu.p2), True, apdu.le)
+
+    def _select_answer(self, node: FileNode, p2: int) -> bytes:
+        if p2 == 0x04:
+            return self._fcp(node)
+        if p2 == 0x00 and self.quirks.get("select_p2_00") == "fci":
+            # FCI: the file control parameters inside a 6F template (ISO 7816-4 5.3.3).
+            fcp = self._fcp(node)
+            body = fcp[2:]
+            return bytes((0x6F, len(body))) + body
+        return b""
 
     def _recovered(self, app: Application, channel: int) -> bool:
         # CPS4: a lost ChipDoc selection comes back only through the recovery sequence the
@@ -423,6 +466,40 @@ class VirtualCard:
         body += (bytes((0xA1, 2 * (2 + len(rules)), 0x8C, len(rules))) + rules
                  + bytes((0x9C, len(rules))) + rules + b"\x8A\x01\x05")
         return bytes((0x62, len(body))) + body
+
+    # --- CPS4: the CPS2ter emulation on the basic channel -------------------------------------
+
+    def _basic_channel(self, apdu: CommandApdu) -> ResponseApdu:
+        """Channel 0 while the CPS2ter emulation holds it: only a SELECT by AID is honoured."""
+        if apdu.ins != 0xA4 or apdu.p1 != 0x04:
+            return ResponseApdu.status(SW_CLA)
+        app = self._application(apdu.data)
+        if app is None or 0 not in app.channels:
+            return ResponseApdu.status(SW_NOT_FOUND)
+        self._recovery.append(app.aid)
+        if app.mode == "cps2ter":
+            # The CPS2ter part starts again from its root: its file selection is gone.
+            self.cps2ter_selected_file = None
+        return ResponseApdu.status(SW_OK)
+
+    def _cps2ter(self, apdu: CommandApdu) -> ResponseApdu:
+        """A small model of the CPS2ter part: enough for another program to keep a state."""
+        if apdu.ins == 0xA4 and len(apdu.data) == 2:
+            fid = apdu.data.hex().upper()
+            if fid not in self.cps2ter_files:
+                return ResponseApdu.status(0x9404)
+            self.cps2ter_selected_file = fid
+            return ResponseApdu.status(SW_OK)
+        if apdu.ins == 0xB0:
+            if self.cps2ter_selected_file is None:
+                return ResponseApdu.status(0x9400)
+            data = self.cps2ter_files[self.cps2ter_selected_file]
+            offset = (apdu.p1 << 8) | apdu.p2
+            if offset > len(data):
+                return ResponseApdu.status(0x9402)
+            le = apdu.le if apdu.le is not None else 256
+            return ResponseApdu(data[offset:offset + le], 0x90, 0x00)
+        return ResponseApdu.status(0x6D00)
 
     # --- READ BINARY -----------------------------------------------------------------------------
 
@@ -503,8 +580,6 @@ class VirtualCard:
             app = self.channels[channel].application
             if app is None or app.aid.hex().upper() != need.upper():
                 return ResponseApdu.status(SW_DATA_NOT_FOUND)
-        if self._selection_lost:
-            return ResponseApdu.status(SW_CONDITIONS)
         pin = self.pins.get(apdu.p2 & 0x7F)
         if pin is None:
             return ResponseApdu.status(SW_DATA_NOT_FOUND)

@@ -84,6 +84,12 @@ def card_detected(ctx: Any) -> CheckResult:
         link = _link_problem(reading)
         if link is not None:
             return _problem_result(link)
+        if reading.detection == "unreadable":
+            # A CPS4 ATR whose ChipDoc will not open: a card fault, not a foreign card.
+            return finding(Status.FAIL, "CPS4_UNREADABLE",
+                           "Carte CPS4 illisible : son application ChipDoc ne répond pas.",
+                           "Unreadable CPS4 card: its ChipDoc application does not answer.",
+                           atr=atr)
         return finding(Status.FAIL, "CARD_UNKNOWN",
                        "Carte non reconnue : ce n'est pas une carte de l'ANS.",
                        "Unknown card: not a card issued by ANS.", atr=atr)
@@ -265,6 +271,25 @@ def card_certificates(ctx: Any) -> CheckResult:
               + _roles_fr(certs) + ".",
               _plural(certs, "Valid certificate", "Valid certificates") + ": "
               + _roles_en(certs) + ".", certificates=listing)
+
+
+@check("card.cryptolib_atr", "Carte reconnue par la Cryptolib CPS",
+       "Card recognised by the Cryptolib CPS", needs=("card.detected",))
+def card_cryptolib_atr(ctx: Any) -> CheckResult:
+    """The Cryptolib matches ATRs byte for byte: a CPS it does not list fails in every browser."""
+    from diagcps.cps.cryptolib_atr import CRYPTOLIB_VERSION, cryptolib_knows_atr
+
+    reading = _reading(ctx)
+    atr = reading.atr.hex().upper()
+    if cryptolib_knows_atr(reading.atr):
+        return ok(f"La Cryptolib CPS {CRYPTOLIB_VERSION} reconnaît l'ATR de cette carte.",
+                  f"The Cryptolib CPS {CRYPTOLIB_VERSION} recognises this card's ATR.",
+                  atr=atr, cryptolib=CRYPTOLIB_VERSION)
+    return finding(Status.FAIL, "CARD_ATR_UNKNOWN_TO_CRYPTOLIB",
+                   f"La Cryptolib CPS {CRYPTOLIB_VERSION} ne reconnaît pas l'ATR de cette carte : "
+                   "elle ne fonctionnera pas dans les navigateurs.",
+                   f"The Cryptolib CPS {CRYPTOLIB_VERSION} does not recognise this card's ATR: "
+                   "it will not work in browsers.", atr=atr, cryptolib=CRYPTOLIB_VERSION)
 
 
 @check("card.test_card", "Carte de test", "Test card", needs=("card.detected",))

@@ -15,10 +15,13 @@ from apdu.tlv import Tlv, parse
 from apdu.transport import Transport
 from diagcps.cps.model import ActuaStatus
 from diagcps.cps.session import (
+    BASIC_CHANNEL,
     SW_FILE_NOT_FOUND,
+    Addressing,
     UnexpectedStatus,
     fcp_file_size,
     read_selected,
+    select_command,
 )
 
 ACTUA_PATH = "3F00/D010"
@@ -30,20 +33,23 @@ TAG_START = 0x81
 TAG_END = 0x82
 
 
-def read_actua(card: Transport) -> ActuaStatus:
+def read_actua(card: Transport, addressing: Addressing = BASIC_CHANNEL) -> ActuaStatus:
     """Select EF_ACTUA and, when it exists, read and judge it.
 
     A select answer other than ``9000`` or ``6A82`` gives no verdict (``incident=None``); the
-    caller records it as a read problem.
+    caller records it as a read problem. On a CPS4 the same file is asked on the ChipDoc channel.
     """
-    response = card.transmit(SELECT_ACTUA)
+    command = (select_command(ACTUA_PATH, addressing=addressing) if addressing.chipdoc
+               else SELECT_ACTUA)
+    response = card.transmit(command)
     if response.sw == SW_FILE_NOT_FOUND:
         return ActuaStatus(present=False, incident=False, sw="6A82")
     if not response.ok:
-        raise UnexpectedStatus(SELECT_ACTUA, response.sw, "select EF_ACTUA")
+        raise UnexpectedStatus(command, response.sw, "select EF_ACTUA")
     size = fcp_file_size(response.data)
     try:
-        data = read_selected(card, "EF_ACTUA", size=size)
+        data = read_selected(card, "EF_ACTUA", size=size, cla=addressing.cla,
+                             max_chunk=addressing.max_chunk)
     except UnexpectedStatus as exc:
         return ActuaStatus(present=True, incident=True, sw=exc.sw_hex,
                            reason=f"present but unreadable ({exc.sw_hex})")

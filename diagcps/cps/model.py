@@ -26,6 +26,8 @@ PIN_STATES = (PIN_OK, PIN_LOW, PIN_LAST_TRY, PIN_BLOCKED, PIN_VERIFIED, PIN_UNKN
 DETECTION_CPS = "cps"
 DETECTION_WRONG_CARD = "wrong_card"  # a Vitale card, or any ATR outside the CPS family
 DETECTION_UNKNOWN = "unknown"  # CPS-like ATR, but EF.SN does not prove an ANS card
+#: CPS4 ATR, but ChipDoc cannot be selected on channel 1 (or gives no EF.SN): a card fault.
+DETECTION_UNREADABLE = "unreadable"
 
 GENERATION_CPS3 = "CPS3"
 GENERATION_CPS3_CL = "CPS3-CL"

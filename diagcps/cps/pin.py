@@ -172,8 +172,15 @@ def _select_mf(card: Transport) -> None:
 
 
 def open_chipdoc(card: Transport) -> None:
-    """Select the ChipDoc applet on channel 1 (CPS4), where its PIN objects answer VERIFY."""
+    """Select the ChipDoc applet on channel 1 (CPS4), where the whole reading happens.
+
+    ``69 85``: the selection was lost; the Cryptolib's recovery sequence brings it back (the only
+    moment a CPS4 reading touches the basic channel). Any other refusal is left to the caller: a
+    card fault ("CPS4 illisible"), not a reason to reset channels another program may be using.
+    """
     response = select_chipdoc(card)
+    if response.sw == SW_CONDITIONS_NOT_SATISFIED:
+        response = recover_chipdoc(card)
     if not response.ok:
         raise UnexpectedStatus(CommandApdu(CHIPDOC_CHANNEL, 0xA4, 0x04, 0x0C), response.sw,
                                "select ChipDoc on channel 1")

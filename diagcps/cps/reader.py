@@ -14,9 +14,17 @@ Order (CPS3 contact; see bench/apdu_counts.py for the counts)::
 The first SELECT MF costs one APDU but makes the SFI read and the GET DATA safe in PC/SC shared
 mode, where another program may have left a DF selected. The PIN counters come before the PKCS#15
 files so that a transcript of the Cryptolib's own exchange (which has no PKCS#15 reads) still
-yields them. CPS4 reads its PIN states with an empty VERIFY on channel 1 instead, and, being on
-T=1, selects files with P2 04 (the FCP comes free and gives the size). A contactless card has no
-PIN and keeps its PKCS#15 files in 3F00/0002.
+yields them. A contactless card has no PIN and keeps its PKCS#15 files in 3F00/0002.
+
+CPS4 (docs/CPS-CARD.md 3.2), everything on logical channel 1, nothing on the basic channel (the
+CPS2ter emulation's, which a SESAM-Vitale program may be using)::
+
+    ChipDoc               01 A4 04 0C 08 80 25 00 00 01 FF 01 00   (69 85: the recovery)
+    EF.SN                 01 A4 08 00 02 D0 03 00 (6F FCI), 01 B0 00 00 0C
+    EF_ACTUA              01 A4 08 00 02 D0 10 00                  6A82 = normal
+    PIN state             01 20 00 01                              empty VERIFY
+    ODF, AODF, unblock state (01 20 00 <ref>), DODF, identity objects, CDF, certificates:
+    each file 01 A4 08 00 <path from the MF> 00, then READ BINARY by 256 up to the FCI's size
 
 Never raises for card-side trouble: a transport failure stops the reading and is recorded with its
 code; an unexpected answer is recorded as CARD_READ_ERROR and the reading goes on.
@@ -37,7 +45,14 @@ from diagcps.cps import pkcs15
 from diagcps.cps.actua import read_actua
 from diagcps.cps.certificates import decode_certificate
 from diagcps.cps.codes import G02, TEST_CATEGORIES, CodeTables
-from diagcps.cps.detect import IasReselect, classify_atr, decode_ef_sn, read_ef_sn
+from diagcps.cps.detect import (
+    EF_SN_PATH,
+    IasReselect,
+    SerialNumber,
+    classify_atr,
+    decode_ef_sn,
+    read_ef_sn,
+)
 from diagcps.cps.identity import (
     LABEL_ID_CARD,
     LABEL_INFO_PS,
@@ -55,6 +70,7 @@ from diagcps.cps.model import (
     COMMAND_REFUSED,
     DETECTION_CPS,
     DETECTION_UNKNOWN,
+    DETECTION_UNREADABLE,
     DETECTION_WRONG_CARD,
     GENERATION_CPS4,
     PIN_ABSENT,
@@ -65,7 +81,10 @@ from diagcps.cps.model import (
 )
 from diagcps.cps.pin import PIN_REFERENCE, SELECT_MF, open_chipdoc, read_counters, verify_status
 from diagcps.cps.session import (
+    BASIC_CHANNEL,
+    CHIPDOC_CHANNEL_ONE,
     SW_FILE_NOT_FOUND,
+    Addressing,
     ApduCounter,
     CardFiles,
     UnexpectedStatus,
@@ -113,9 +132,15 @@ def read_card(raw: Transport, *, now: datetime, dictionary: Path | None = None,
         return reading
     reading.generation = verdict.generation
     counter = ApduCounter(raw)
-    card = IasReselect(open_card_session(counter))
+    cps4 = verdict.generation == GENERATION_CPS4
+    # CPS4: the whole reading on logical channel 1, nothing on the basic channel (it belongs to
+    # the CPS2ter emulation, which another program may be using); CPS3: the basic channel, with
+    # the IAS reselection should another program have left the CPS2ter part selected.
+    session = open_card_session(counter, chipdoc_only=cps4)
+    card = session if cps4 else IasReselect(session)
     run = _Reading(reading, card, now=now, tables=CodeTables.load(dictionary),
-                   certificates=certificates, fcp_free=verdict.offers_t1)
+                   certificates=certificates, fcp_free=verdict.offers_t1,
+                   addressing=CHIPDOC_CHANNEL_ONE if cps4 else BASIC_CHANNEL)
     try:
         run.read()
     except _Stop:
@@ -127,10 +152,12 @@ def read_card(raw: Transport, *, now: datetime, dictionary: Path | None = None,
 
 class _Reading:
     def __init__(self, reading: CardReading, card: Transport, *, now: datetime,
-                 tables: CodeTables, certificates: bool, fcp_free: bool) -> None:
+                 tables: CodeTables, certificates: bool, fcp_free: bool,
+                 addressing: Addressing) -> None:
         self.reading = reading
         self.card = card
-        self.files = CardFiles(card, fcp_free=fcp_free)
+        self.addressing = addressing
+        self.files = CardFiles(card, fcp_free=fcp_free, addressing=addressing)
         self.now = now
         self.tables = tables
         self.want_certificates = certificates
@@ -185,6 +212,8 @@ class _Reading:
 
     def identify(self) -> bool:
         """EF.SN decides: only a card with the ANS issuer number is a CPS."""
+        if self.addressing.chipdoc:
+            return self.identify_cps4()
         reading = self.reading
         with self.step("select_mf"):
             response = self.card.transmit(SELECT_MF)
@@ -206,6 +235,38 @@ class _Reading:
                 reading.pan = serial.pan
             return False
         self.files.remember("3F00/D003", read.data)
+        return self.recognise(serial)
+
+    def identify_cps4(self) -> bool:
+        """CPS4: ChipDoc on channel 1 first, then EF.SN there, as the Cryptolib does [C].
+
+        A ChipDoc that cannot be selected, or an EF.SN it will not give, is a card that cannot be
+        read ("carte CPS4 illisible"), not a foreign card: its ATR is a CPS4's.
+        """
+        reading = self.reading
+        with self.step("chipdoc") as outcome:
+            open_chipdoc(self.card)
+            self.chipdoc_open = True
+        if outcome.error is not None:
+            reading.detection = DETECTION_UNREADABLE
+            return False
+        data = None
+        with self.step("ef_sn") as outcome:
+            data = self.files.read(EF_SN_PATH)
+        serial = decode_ef_sn(data) if data else None
+        if serial is None:
+            if outcome.error is None:
+                self.problem("ef_sn", "EF.SN is not a PAN object")
+            reading.detection = DETECTION_UNREADABLE
+            return False
+        if not serial.ans:
+            reading.detection = DETECTION_UNKNOWN
+            reading.pan = serial.pan
+            return False
+        return self.recognise(serial)
+
+    def recognise(self, serial: SerialNumber) -> bool:
+        reading = self.reading
         reading.detection = DETECTION_CPS
         reading.recognised = True
         reading.serial = serial.serial
@@ -218,7 +279,7 @@ class _Reading:
 
     def read_actua(self) -> None:
         with self.step("ef_actua"):
-            actua = read_actua(self.card)
+            actua = read_actua(self.card, self.addressing)
             self.reading.actua = actua
             self.reading.update_incident = actua.incident
 
@@ -230,8 +291,9 @@ class _Reading:
             return
         with self.step("pin") as outcome:
             if reading.generation == GENERATION_CPS4:
-                open_chipdoc(self.card)
-                self.chipdoc_open = True
+                if not self.chipdoc_open:
+                    open_chipdoc(self.card)
+                    self.chipdoc_open = True
                 reading.pin = verify_status(self.card, PIN_REFERENCE)
             else:
                 reading.pin = read_counters(self.card, PIN_REFERENCE)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apdu.command import CommandApdu
-from apdu.errors import ApduError, TlvError
+from apdu.errors import ApduError, CommandRefused, TlvError
 from apdu.guard import ReadOnlyGuard
 from apdu.response import ResponseApdu
 from apdu.tlv import parse
@@ -50,13 +50,36 @@ class UnexpectedStatus(ApduError):
         return f"{self.sw:04X}"
 
 
-def open_card_session(raw: Transport) -> Transport:
+def open_card_session(raw: Transport, *, chipdoc_only: bool = False) -> Transport:
     """The transport every command of a diagnosis goes through: guard first, then T=0 rules.
 
     The guard sits *below* the T=0 layer so that the GET RESPONSE and Le-corrected resends it
-    generates are checked too.
+    generates are checked too. ``chipdoc_only`` (CPS4) adds :class:`BasicChannelGuard` there.
     """
+    if chipdoc_only:
+        raw = BasicChannelGuard(raw)
     return T0Transport(ReadOnlyGuard(raw))
+
+
+#: The one command a CPS4 reading may send on the basic channel: the Cryptolib's recovery after
+#: ``69 85`` puts the CPS2ter part back there (SELECT by AID, no answer data).
+CPS2TER_RESELECT = CommandApdu(0x00, INS_SELECT, 0x04, P2_NO_DATA,
+                               bytes.fromhex("8025000001FF0002"))
+
+
+class BasicChannelGuard(TransportLayer):
+    """CPS4: nothing but the recovery's CPS2ter reselection goes out on the basic channel.
+
+    There the CPS2ter emulation answers, and a SESAM-Vitale program may be using it at this very
+    moment: an ISO command from the diagnosis would disturb it. A refused command is a bug of the
+    reader, reported as such (COMMAND_REFUSED), never sent.
+    """
+
+    def transmit(self, command: CommandApdu) -> ResponseApdu:
+        if command.channel == 0 and command.to_bytes() != CPS2TER_RESELECT.to_bytes():
+            raise CommandRefused(command.hex(), "CPS4: the basic channel belongs to the CPS2ter "
+                                 "emulation; the reading runs on logical channel 1")
+        return self.inner.transmit(command)
 
 
 class ApduCounter(TransportLayer):
@@ -77,24 +100,68 @@ def path_bytes(path: str) -> bytes:
     return bytes.fromhex(path.replace("/", ""))
 
 
+@dataclass(frozen=True)
+class Addressing:
+    """How one card generation is addressed: the class byte and the form of a file SELECT.
+
+    CPS3: basic channel, SELECT by path from the current DF starting with 3F00 (P1 ``09``).
+    CPS4: everything on logical channel 1 (CLA ``01``), where ChipDoc lives, and files selected
+    the one way the Cryptolib's traffic shows: P1 ``08`` (path from the MF, without 3F00),
+    P2 ``00`` with Le, answered with an FCI template ``6F`` that gives the size, and READ BINARY
+    with Le ``00`` (256 bytes) [C].
+    """
+
+    cla: int
+    chipdoc: bool
+    #: The most bytes one READ BINARY asks for.
+    max_chunk: int = MAX_CHUNK
+
+    @property
+    def channel(self) -> int:
+        return self.cla & 0x03
+
+
+BASIC_CHANNEL = Addressing(0x00, chipdoc=False)
+CHIPDOC_CHANNEL_ONE = Addressing(0x01, chipdoc=True, max_chunk=0x100)
+SELECT_FROM_MF = 0x08
+P2_FCI = 0x00
+
+
+def select_command(path: str, *, fcp: bool = False, with_le: bool = False,
+                   addressing: Addressing = BASIC_CHANNEL) -> CommandApdu:
+    """The SELECT of the file at ``path`` (absolute, ``3F00/...``) for this addressing."""
+    if addressing.chipdoc:
+        fids = path_bytes(path)
+        if fids[:2] == bytes.fromhex(MF):
+            fids = fids[2:]
+        return CommandApdu(addressing.cla, INS_SELECT, SELECT_FROM_MF, P2_FCI, fids, le=256)
+    return CommandApdu(0x00, INS_SELECT, SELECT_BY_PATH, P2_FCP if fcp else P2_NO_DATA,
+                       path_bytes(path), le=256 if fcp and with_le else None)
+
+
 def select_path(card: Transport, path: str, *, fcp: bool = False,
-                with_le: bool = False) -> ResponseApdu:
-    """SELECT by path from the MF (the Cryptolib's form: the path starts with 3F00).
+                with_le: bool = False, addressing: Addressing = BASIC_CHANNEL) -> ResponseApdu:
+    """SELECT by path from the MF (the Cryptolib's form: on CPS3 the path starts with 3F00).
 
     P2 ``0C`` asks for no answer data, saving the GET RESPONSE when the FCP is not needed.
     ``with_le`` adds Le = 00 (case 4): over T=1 a command without Le gets no data back, while the
-    trace's T=0 form has none (T=0 announces the data with 61xx either way).
+    trace's T=0 form has none (T=0 announces the data with 61xx either way). On the ChipDoc
+    channel (CPS4) the FCI always comes back: it is the Cryptolib's only form.
     """
-    command = CommandApdu(0x00, INS_SELECT, SELECT_BY_PATH, P2_FCP if fcp else P2_NO_DATA,
-                          path_bytes(path), le=256 if fcp and with_le else None)
-    return card.transmit(command)
+    return card.transmit(select_command(path, fcp=fcp, with_le=with_le, addressing=addressing))
 
 
 def fcp_file_size(fcp: bytes) -> int | None:
-    """File size from an FCP template (``62``: tag ``80`` data size, else ``81``), if given."""
+    """File size from an FCP template (``62``: tag ``80`` data size, else ``81``), if given.
+
+    An FCI template ``6F`` (CPS4's answer to P2 ``00``) carries the same objects, directly or
+    inside a ``62``.
+    """
     try:
         objects = parse(fcp)
-        template = next((o for o in objects if o.tag == 0x62), None)
+        template = next((o for o in objects if o.tag in (0x62, 0x6F)), None)
+        if template is not None and template.tag == 0x6F:
+            template = template.find(0x62) or template
         if template is None:
             return None
         for tag in (0x80, 0x81):
@@ -142,9 +209,11 @@ class CardFiles:
     the size the FCP gives, which saves the ``6Cxx`` round of small files.
     """
 
-    def __init__(self, card: Transport, *, fcp_free: bool = False) -> None:
+    def __init__(self, card: Transport, *, fcp_free: bool = False,
+                 addressing: Addressing = BASIC_CHANNEL) -> None:
         self.card = card
         self.fcp_free = fcp_free
+        self.addressing = addressing
         # Keyed by path (plus the limit, for a partial read of a file shared by several objects).
         self._cache: dict[str, bytes | _Failure] = {}
 
@@ -162,17 +231,17 @@ class CardFiles:
             raise cached.error
         if cached is not None:
             return cached
-        use_fcp = self.fcp_free and not der_length
+        chipdoc = self.addressing.chipdoc
+        use_fcp = (self.fcp_free or chipdoc) and not der_length
         try:
-            response = select_path(self.card, path, fcp=use_fcp, with_le=True)
+            command = select_command(path, fcp=use_fcp, with_le=True, addressing=self.addressing)
+            response = self.card.transmit(command)
             if not response.ok:
-                raise UnexpectedStatus(
-                    CommandApdu(0x00, INS_SELECT, SELECT_BY_PATH,
-                                P2_FCP if use_fcp else P2_NO_DATA, path_bytes(path)),
-                    response.sw, f"select {path}")
+                raise UnexpectedStatus(command, response.sw, f"select {path}")
             size = fcp_file_size(response.data) if use_fcp else None
             data = read_selected(self.card, path, size=size, der_length=der_length,
-                                 records=records, limit=limit)
+                                 records=records, limit=limit, cla=self.addressing.cla,
+                                 max_chunk=self.addressing.max_chunk)
         except UnexpectedStatus as exc:
             self._cache[key] = _Failure(exc)
             raise
@@ -231,8 +300,9 @@ def _record_end(data: bytes, pos: int) -> int | None:
 
 def read_selected(card: Transport, what: str, *, size: int | None = None,
                   der_length: bool = False, records: bool = False,
-                  limit: int | None = None) -> bytes:
-    """READ BINARY the currently selected EF from offset 0, chunk by chunk.
+                  limit: int | None = None, cla: int = 0x00,
+                  max_chunk: int = MAX_CHUNK) -> bytes:
+    """READ BINARY the currently selected EF from offset 0, chunk by chunk (class ``cla``).
 
     ``size`` is the file size when the FCP gave it: each chunk then asks for exactly what is left.
     ``der_length``: the file holds one DER object, whose header tells where to stop.
@@ -244,13 +314,13 @@ def read_selected(card: Transport, what: str, *, size: int | None = None,
     total = min(total, MAX_FILE_SIZE) if total is not None else None
     data = b""
     while True:
-        want = MAX_CHUNK if total is None else min(MAX_CHUNK, total - len(data))
+        want = max_chunk if total is None else min(max_chunk, total - len(data))
         if want <= 0 or len(data) >= MAX_FILE_SIZE:
             break
         offset = len(data)
         if offset > MAX_OFFSET:
             break
-        command = CommandApdu(0x00, INS_READ_BINARY, offset >> 8, offset & 0xFF, le=want)
+        command = CommandApdu(cla, INS_READ_BINARY, offset >> 8, offset & 0xFF, le=want)
         response = card.transmit(command)
         if response.sw == SW_WRONG_OFFSET:
             # Past the end: the previous chunk ended exactly at the end of the file (or the file

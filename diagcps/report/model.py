@@ -201,13 +201,20 @@ def _reader(diagnosis: Diagnosis, reader: Any) -> dict[str, Any]:
     }
 
 
+def _cryptolib_knows(atr: bytes | None) -> bool | None:
+    from diagcps.cps.cryptolib_atr import cryptolib_knows_atr
+
+    return cryptolib_knows_atr(atr) if atr else None
+
+
 def card_json(reading: Any, *, redacted: bool = False) -> dict[str, Any]:
     holder = reading.holder
     card = {
         "generation": reading.generation,
         "recognised": bool(reading.recognised),
         "detection": reading.detection if reading.detection in
-        ("cps", "wrong_card", "unknown") else "unread",
+        ("cps", "wrong_card", "unknown", "unreadable") else "unread",
+        "cryptolib_atr_known": _cryptolib_knows(reading.atr),
         "kind": reading.kind,
         "test_card": reading.test_card,
         "serial": reading.serial,

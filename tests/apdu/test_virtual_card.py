@@ -96,8 +96,8 @@ def test_cps2ter_part_left_selected_refuses_interindustry_class_until_ias_is_res
 
 def test_cps4_lost_selection_needs_the_full_recovery_sequence() -> None:
     card = _card(lost_selection=True)
-    assert _send(card, "01A4040C088025000001FF0100") == "9000"
-    assert _send(card, "01200001") == "6985"
+    assert _send(card, "01A4040C088025000001FF0100") == "6985"
+    assert _send(card, "01A4040C088025000001FF0100") == "6985"
     _send(card, "01A4040C07A0000001510000")
     _send(card, "00A4040C088025000001FF0002")
     _send(card, "01A4040C088025000001FF0100")

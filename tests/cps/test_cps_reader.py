@@ -165,7 +165,7 @@ def test_no_pin_protected_object_is_ever_selected() -> None:
 
 
 def test_a_command_refused_by_the_guard_stops_the_reading(mocker: MockerFixture) -> None:
-    def rogue(card: Any) -> None:
+    def rogue(card: Any, *args: Any) -> None:
         card.transmit(CommandApdu(0x00, 0xD6, 0x00, 0x00, b"\x00"))
 
     mocker.patch("diagcps.cps.reader.read_actua", side_effect=rogue)

@@ -125,3 +125,35 @@ def test_der_and_fcp_lengths() -> None:
     assert fcp_file_size(bytes.fromhex(trace_fcp)) == 12
     assert fcp_file_size(bytes.fromhex("6206810200208201")) is None  # malformed: no guess
     assert fcp_file_size(b"") is None
+
+
+# --- CPS4: channel 1 only ------------------------------------------------------------------------
+
+
+def test_the_basic_channel_guard_lets_only_the_recovery_reselection_through() -> None:
+    from diagcps.cps.session import CPS2TER_RESELECT
+
+    card = _card([{"path": "3F00/D003", "data": "00" * 12}])
+    session = open_card_session(DirectTransport(card), chipdoc_only=True)
+    for command in ("00A4090C023F00", "00B09C000C", "00A4040C088025000001FF0100", "00200001"):
+        with pytest.raises(CommandRefused):
+            session.transmit(CommandApdu.from_hex(command))
+    assert card.commands() == []
+    session.transmit(CPS2TER_RESELECT)
+    session.transmit(CommandApdu.from_hex("01A4080002D00300"))
+    assert [c.hex().upper() for c in card.commands()] == ["00A4040C088025000001FF0002",
+                                                          "01A4080002D00300"]
+
+
+def test_chipdoc_files_are_selected_by_path_from_the_mf_and_read_to_the_fci_size() -> None:
+    from diagcps.cps.session import CHIPDOC_CHANNEL_ONE
+
+    card = _card([{"path": "3F00/0001"}, {"path": "3F00/0001/5031", "data": "AB" * 300}],
+                 t0=False)
+    card.quirks.update({"select_p1": [8], "select_p2": [0, 12], "select_p2_00": "fci"})
+    files = CardFiles(open_card_session(DirectTransport(card), chipdoc_only=True),
+                      addressing=CHIPDOC_CHANNEL_ONE)
+    assert files.read("3F00/0001/5031") == b"\xab" * 300
+    assert [c.hex().upper() for c in card.commands()] == [
+        "01A40800040001503100", "01B0000000", "01B001002C"]
+    assert fcp_file_size(card.log[0].response[:-2]) == 300

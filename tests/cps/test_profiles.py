@@ -67,6 +67,15 @@ EXPECTED: dict[str, Expected] = {
     "cps4-blocked": Expected(**{**CPS4, "pin": ("blocked", 0, None)}),
     "cps4-lost-selection": Expected(**CPS4),
     "cps4-pin-verified": Expected(**{**CPS4, "pin": ("verified", None, None)}),
+    "cps4-t0-healthy": Expected(**CPS4),
+    "cps4-t0-blocked": Expected(**{**CPS4, "pin": ("blocked", 0, None)}),
+    "cps4-cps2ter-busy": Expected(**CPS4),
+    # A CPS4 ATR whose ChipDoc cannot be selected: unreadable, never "not an ANS card".
+    "cps4-chipdoc-unselectable": Expected(**{**NOTHING, "generation": "CPS4",
+                                             "detection": "unreadable",
+                                             "problems": [("CARD_READ_ERROR", "chipdoc")]}),
+    # diagcps reads it; the Cryptolib 5.2.2 ignores it (exact ATR match).
+    "cps3-older-batch": Expected(serial="33344455", card_number="2900055555"),
     "cps3-expired": Expected(serial="11122233", card_number="2900011111",
                              issued=date(2011, 3, 1), expires=date(2014, 2, 28),
                              certificates=[("authentication", "expired"),
@@ -181,13 +190,43 @@ def test_cps4_pin_states_come_from_an_empty_verify_on_channel_1() -> None:
 
 
 def test_cps4_lost_selection_runs_the_recovery_sequence() -> None:
+    """69 85 to the ChipDoc SELECT: the Cryptolib's recovery, the one moment a CPS4 reading
+    touches the basic channel (to put the CPS2ter part back there) [C]."""
     card = load_card("cps4-lost-selection")
     read_direct(card)
     sent = [c.hex() for c in commands(card)]
-    recovery = ["01200001", "01A4040C07A0000001510000", "00A4040C088025000001FF0002",
-                "01A4040C088025000001FF0100", "01200001"]
-    start = sent.index("01200001")
-    assert sent[start : start + 5] == recovery
+    recovery = ["01A4040C088025000001FF0100", "01A4040C07A0000001510000",
+                "00A4040C088025000001FF0002", "01A4040C088025000001FF0100"]
+    assert sent[:4] == recovery
+    assert [c for c in sent if c.startswith("00")] == ["00A4040C088025000001FF0002"]
+
+
+def test_cps4_basic_channel_busy_with_cps2ter_is_left_alone() -> None:
+    """A SESAM-Vitale program keeps file 2002 of the CPS2ter part selected on the basic channel,
+    and reads it between the diagnosis' commands: its answers and its state stay the same."""
+    from apdu.cardmodel import DirectTransport
+    from apdu.command import CommandApdu
+    from apdu.response import ResponseApdu
+    from apdu.transport import Transport, TransportLayer
+
+    card = load_card("cps4-cps2ter-busy")
+    content = card.cps2ter_files["2002"]
+    other_reads: list[bytes] = []
+
+    class Interleaved(TransportLayer):
+        def transmit(self, command: CommandApdu) -> ResponseApdu:
+            # The other program's READ BINARY of its selected CPS2ter file, class A0.
+            other_reads.append(card.process(bytes.fromhex("A0B0000018")))
+            return self.inner.transmit(command)
+
+    transport: Transport = Interleaved(DirectTransport(card))
+    reading = read_card(transport, now=NOW, dictionary=NO_DICTIONARY)
+    assert reading.recognised and reading.pin.state == "ok" and len(reading.certificates) == 2
+    assert len(other_reads) == reading.apdu_count
+    assert set(other_reads) == {content + b"\x90\x00"}
+    assert card.cps2ter_selected_file == "2002"
+    diagnosis = [c for c in card.commands() if c[0] != 0xA0]
+    assert diagnosis and all(c[0] & 0x03 == 1 for c in diagnosis)
 
 
 def test_cps3_pin_counters_use_the_public_trace_s_get_data() -> None:
@@ -239,3 +278,10 @@ def test_a_recorded_transcript_replays_into_the_direct_reading(name: str) -> Non
 
 def test_every_main_profile_has_a_transcript() -> None:
     assert set(profile_names()) <= set(transcript_names())
+
+
+def test_an_unselectable_chipdoc_is_unreadable_without_touching_the_basic_channel() -> None:
+    card = load_card("cps4-chipdoc-unselectable")
+    reading = read_direct(card)
+    assert reading.detection == "unreadable" and reading.generation == "CPS4"
+    assert [c.hex() for c in commands(card)] == ["01A4040C088025000001FF0100"]

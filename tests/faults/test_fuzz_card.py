@@ -41,7 +41,8 @@ from diagcps.sources import VirtualSource
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = ["cps3-healthy", "cps4-healthy", "cps3-contactless", "cps3-pin-blocked", "cpf",
-            "cps3-cps2ter-selected", "cps4-lost-selection", "cps3-update-incident"]
+            "cps3-cps2ter-selected", "cps4-lost-selection", "cps3-update-incident",
+            "cps4-t0-healthy"]
 NOW = datetime(2026, 11, 28, 9, tzinfo=timezone.utc)
 NO_DICTIONARY = Path("/nonexistent/DICO-FR.GIP")
 #: The workstation checks look at this machine, not at the card: left out to keep examples fast.
@@ -196,6 +197,10 @@ def _assert_calm_bounded_read_only(plan: dict[str, Any]) -> tuple[FuzzedCard, di
         if raw[1] == 0x20:
             assert len(raw) == 4, f"VERIFY with data: {raw.hex()}"
     assert virtual.pin_counters() == counters
+    if virtual.quirks.get("basic_channel") == "cps2ter" and plan.get("atr") is None:
+        # CPS4: whatever the card answers, nothing but the recovery on the basic channel.
+        basic = {raw.hex().upper() for raw in card.commands() if raw[0] & 0x03 == 0}
+        assert basic <= {"00A4040C088025000001FF0002"}, basic
     return card, report
 
 
