@@ -46,6 +46,9 @@ class Transcript:
     exchanges: list[Exchange] = field(default_factory=list)
     protocol: str | None = None
     reader: str | None = None
+    #: Facts of the computer the card was read on (system, versions, middleware), so that a
+    #: replay elsewhere can still say what the user had. Text values only; optional.
+    host: dict[str, Any] | None = None
 
     # --- JSON --------------------------------------------------------------------------------
 
@@ -62,6 +65,7 @@ class Transcript:
             "atr": self.atr.hex().upper(),
             "protocol": self.protocol,
             "reader": self.reader,
+            "host": self.host,
             "exchanges": [
                 {"command": e.command.hex().upper(), "response": e.response.hex().upper()}
                 for e in self.exchanges
@@ -90,6 +94,11 @@ class Transcript:
                                 ("recorded_at", prov.get("recorded_at"))):
                 if value is not None and not isinstance(value, str):
                     raise TranscriptError(f"transcript field {name} must be text")
+            host = doc.get("host")
+            if host is not None and (not isinstance(host, dict) or not all(
+                    isinstance(k, str) and (v is None or isinstance(v, (str, bool)))
+                    for k, v in host.items())):
+                raise TranscriptError("transcript field host must map names to text")
             return cls(
                 atr=bytes.fromhex(str(doc.get("atr", ""))),
                 provenance=Provenance(
@@ -101,6 +110,7 @@ class Transcript:
                 exchanges=exchanges,
                 protocol=doc.get("protocol"),
                 reader=doc.get("reader"),
+                host=host,
             )
         except TranscriptError:
             raise

@@ -18,6 +18,8 @@ import click
 from diagcps._version import __version__
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_TOOL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: Nothing failed, but a verdict rests on fewer checks than a whole run (ids or --skip given).
+EXIT_PARTIAL = 4
 DEFAULT_TIMEOUT = 5.0
 
 
@@ -31,22 +33,64 @@ def default_lang(env: dict[str, str] | None = None) -> str:
     return "fr"
 
 
+def lang_in_args(args: list[str]) -> str | None:
+    """The ``--lang`` given on the command line, read before click parses it: errors found while
+    parsing must already speak the chosen language."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args) and args[i + 1] in ("fr", "en"):
+            return args[i + 1]
+        if arg.startswith("--lang=") and arg[7:] in ("fr", "en"):
+            return arg[7:]
+    return None
+
+
+def _say(key: str, lang: str, **fields: Any) -> None:
+    """One line on stderr, in ``lang``, from the messages catalogue."""
+    from diagcps import messages
+
+    line = messages.msg("cli.prefix", lang) + messages.msg(key, lang, **fields)
+    click.echo(" ".join(line.split()), err=True)
+
+
+#: The language the command line asked for, read before parsing (see lang_in_args).
+_ARGS_LANG: list[str] = []
+
+
+def _ctx_lang(ctx: click.Context | None) -> str:
+    while ctx is not None:
+        if ctx.params.get("lang"):
+            return str(ctx.params["lang"])
+        ctx = ctx.parent
+    return _ARGS_LANG[0] if _ARGS_LANG else default_lang()
+
+
 def _lang_option(func: Any) -> Any:
     return click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
                         help="Language of the messages (default: from the locale, else French).")(
         func)
 
 
-def _file_to_write(_ctx: Any, param: Any, value: str | None) -> str | None:
+class _Said(click.ClickException):
+    """A usage error already worded in the chosen language (shown as it is, exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+def _file_to_write(ctx: Any, param: Any, value: str | None) -> str | None:
     """Refuse, before a diagnosis that may take seconds, a file that cannot be written: its
     folder must exist and be writable (click checks only an existing file)."""
+    from diagcps import messages
+
     if value is None:
         return None
     folder = Path(value).parent
+    lang = _ctx_lang(ctx)
+    option = param.opts[0] if param is not None else ""
     if not folder.is_dir():
-        raise click.BadParameter(f"the folder {str(folder)!r} does not exist", param=param)
+        raise _Said(messages.msg("cli.folder_missing", lang, option=option, folder=str(folder)))
     if not os.access(folder, os.W_OK):
-        raise click.BadParameter(f"the folder {str(folder)!r} is not writable", param=param)
+        raise _Said(messages.msg("cli.folder_readonly", lang, option=option,
+                                 folder=str(folder)))
     return value
 
 
@@ -59,18 +103,71 @@ def _output_options(func: Any) -> Any:
         func)
     func = click.option("--redact", is_flag=True,
                         help="Mask personal data (names, identifiers, serial numbers).")(func)
-    # Pins the clock of the date checks, for reproducible reports (tests, golden files).
-    func = click.option("--now", "now", type=click.DateTime(["%Y-%m-%dT%H:%M:%S",
-                                                              "%Y-%m-%d"]),
-                        hidden=True)(func)
+    # The date the diagnosis is judged at: a replay takes the recording's, "--now" alone
+    # today's; a date pins it (reproducible reports: tests, golden files).
+    func = click.option("--now", "now", is_flag=False, flag_value="today", default=None,
+                        metavar="[DATE]", callback=_parse_now,
+                        help="Judge dates as of today (replay: instead of the recording's "
+                             "date), or as of DATE (YYYY-MM-DD).")(func)
     return _lang_option(func)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_TODAY = datetime(1, 1, 1, tzinfo=timezone.utc)  # "--now" given alone: today, said explicitly
+
+
+def _parse_now(ctx: Any, _param: Any, value: str | None) -> datetime | None:
+    from diagcps import messages
+
+    if value is None:
+        return None
+    if value == "today":
+        return _TODAY
+    for pattern in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, pattern).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+    raise _Said(messages.msg("cli.bad_now", _ctx_lang(ctx), value=value))
+
+
+class _Commands(click.Group):
+    """click's group, except for how a run ends: every error is one line in the chosen language
+    (click's own usage errors included), Ctrl-C ends with a short message and exit code 130
+    (click would print "Aborted!" and exit 1), SIGTERM with 143 and SIGHUP with 129, each after
+    releasing the card. The same whether run as a command or through click's test runner."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: Any = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        lang = lang_in_args(argv) or default_lang()
+        _ARGS_LANG[:] = [lang]
+        try:
+            code = super().main(argv, prog_name or "diagcps", complete_var,
+                                standalone_mode=False, **extra)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo("", err=True)
+            _say("cli.interrupted", lang)
+            sys.exit(EXIT_INTERRUPTED)
+        except _Terminated as exc:
+            click.echo("", err=True)
+            _say("cli.terminated", lang)
+            sys.exit(128 + exc.signum)
+        except click.ClickException as exc:
+            from diagcps.usage_errors import one_line
+
+            click.echo(one_line(exc, lang), err=True)
+            sys.exit(exc.exit_code)
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="diagcps")
-@click.option("--verbose", "-v", is_flag=True,
-              help="Log what the tool does (APDUs, errors with their traceback) on stderr.")
-def main(verbose: bool) -> None:
+@click.option("--verbose", "-v", count=True,
+              help="Log what the tool does on stderr: each APDU (personal data masked), each "
+                   "check's start and end, errors with their traceback; -vv adds more.")
+def main(verbose: int) -> None:
     """Diagnostic des cartes CPS et du poste de travail.
 
     Diagnoses French health professional cards (CPS3, CPS4) and the workstation around them,
@@ -79,18 +176,35 @@ def main(verbose: bool) -> None:
     _configure_logging(verbose)
 
 
-def _configure_logging(verbose: bool) -> None:
+def _configure_logging(verbose: int) -> None:
     """Logs go to stderr only when asked: by default a crashing check shows up in the report
     (status ``error``, with its traceback in the check's details), never as a traceback on the
-    terminal or, worse, in the middle of ``--json`` output."""
+    terminal or, worse, in the middle of ``--json`` output. ``-v``: APDUs, checks, errors;
+    ``-vv``: also the details (non-personal answer data, PC/SC steps)."""
     import logging
 
-    for name in ("diagcps", "apdu"):
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    for name in ("diagcps", "apdu", "cardsim"):
         logger = logging.getLogger(name)
-        logger.handlers[:] = [logging.StreamHandler(sys.stderr) if verbose
-                              else logging.NullHandler()]
-        logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+        handler: logging.Handler = logging.NullHandler()
+        if verbose:
+            # The stream is looked up at each record: stderr may be replaced (tests, pagers).
+            handler = _StderrHandler()
+            handler.setFormatter(logging.Formatter(
+                "diagcps %(relativeCreated)7.0f ms %(levelname)-5s %(name)s: %(message)s"))
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
         logger.propagate = False
+
+
+class _StderrHandler(__import__("logging").StreamHandler):  # type: ignore[misc]
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 # --- check -------------------------------------------------------------------------------------
@@ -117,10 +231,9 @@ def check(checks: tuple[str, ...], skip: tuple[str, ...], list_checks: bool, rea
         _print_check_list(lang, as_json)
         return
     if virtual_card:
-        from diagcps.profiles import load_profile
         from diagcps.sources import VirtualSource
 
-        card = load_profile(virtual_card)
+        card = _load_profile(virtual_card, lang)
         source: Any = VirtualSource({"Virtual card 00": card}, detail=virtual_card)
     else:
         from diagcps.sources import PcscSource
@@ -144,7 +257,8 @@ def replay(transcript: str, as_json: bool, output: str | None, redact: bool,
     try:
         recorded = Transcript.load(transcript)
     except TranscriptError as exc:
-        click.echo(f"diagcps: {exc}", err=True)
+        _say("cli.bad_transcript", lang, path=transcript,
+             detail=str(exc).replace(f"{transcript}: ", "").replace(f" {transcript}", ""))
         sys.exit(EXIT_USAGE)
     _run(ReplaySource(recorded, Path(transcript).name), checks=(), skip=(), reader=None,
          record=None, as_json=as_json, output=output, redact=redact, lang=lang, now=now)
@@ -179,47 +293,41 @@ def readers(as_json: bool, timeout: float, lang: str | None) -> None:
 
 
 def _fail_listing(code: str, message: str, lang: str, as_json: bool) -> None:
+    import platform
+
     from diagcps import remedies
 
     if as_json:
         click.echo(json.dumps({"readers": [], "error": {"code": code, "message": message}},
                               indent=2))
-    remedy = remedies.remedy_text(code, lang) or message
-    click.echo(f"diagcps: {code}: {remedy}", err=True)
+    remedy = remedies.remedy_text(code, lang, platform.system()) or message
+    click.echo(f"diagcps: {code}: {' '.join(remedy.split())}", err=True)
     sys.exit(EXIT_FAIL)
 
 
-_STATE_WORDS = {
-    "empty": ("vide", "empty"),
-    "present": ("carte présente", "card present"),
-    "mute": ("carte muette", "mute card"),
-    "in_use": ("utilisé par un autre programme", "in use by another program"),
-    "unavailable": ("indisponible", "unavailable"),
-}
-
-
 def _state_word(state: str, lang: str) -> str:
-    fr, en = _STATE_WORDS.get(state, (state, state))
-    return fr if lang == "fr" else en
+    from diagcps import messages
+
+    return messages.label("reader_state", state, lang, state) or state
 
 
 @main.command()
 @click.option("--profile", default="cps3-healthy", show_default=True,
-              help="Card profile name (in fixtures/cards) or path to a profile file.")
+              help="Card profile name (built in: see fixtures/README.md) or path to a profile "
+                   "file.")
 @_output_options
 def demo(profile: str, as_json: bool, output: str | None, redact: bool,
          lang: str | None, now: datetime | None) -> None:
     """Run the whole diagnosis on a built-in virtual CPS card, through a private pcscd."""
     from cardsim.pcscd import PrivatePcscd
     from cardsim.vpcd import VpcdBridge
-    from diagcps.profiles import load_profile
     from diagcps.sources import PcscSource
 
     lang = lang or default_lang()
-    card = load_profile(profile)
+    card = _load_profile(profile, lang)
     ready, why = PrivatePcscd.available()
     if not ready:
-        click.echo(f"diagcps demo: {why}", err=True)
+        _say("cli.demo_unavailable", lang, why=why)
         sys.exit(EXIT_TOOL)
     with PrivatePcscd() as daemon:
         os.environ.update(daemon.env)
@@ -228,6 +336,16 @@ def demo(profile: str, as_json: bool, output: str | None, redact: bool,
             _wait_for_card(daemon.reader_names[0], timeout_s=5.0)
             _run(PcscSource(), checks=(), skip=(), reader=None, record=None, as_json=as_json,
                  output=output, redact=redact, lang=lang, now=now)
+
+
+def _load_profile(name: str, lang: str) -> Any:
+    from diagcps.profiles import ProfileNotFound, load_profile
+
+    try:
+        return load_profile(name)
+    except ProfileNotFound as exc:
+        _say("cli.profile_missing", lang, name=name, known=", ".join(exc.known) or "-")
+        sys.exit(EXIT_USAGE)
 
 
 def _wait_for_card(reader: str, timeout_s: float) -> None:
@@ -248,33 +366,46 @@ def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader:
          record: str | None, as_json: bool, output: str | None, redact: bool,
          lang: str, now: datetime | None = None) -> None:
     from apdu.transcript import write_atomic
+    from diagcps import messages
     from diagcps.checks.selection import UnknownCheck
-    from diagcps.diagnosis import diagnose
+    from diagcps.diagnosis import ReaderChoiceError, diagnose
     from diagcps.report.model import build_report
 
+    today = now is _TODAY
     try:
         with _progress(lang) as say:
             diagnosis = diagnose(source, reader_filter=reader, only=checks, skip=skip,
                                  record=bool(record), progress=say,
-                                 now=now.replace(tzinfo=timezone.utc) if now else None)
+                                 now=datetime.now(timezone.utc) if today else now,
+                                 raise_on_reader_choice=True)
     except UnknownCheck as exc:
-        click.echo(f"diagcps: {exc}. See: diagcps check --list-checks", err=True)
+        _say("cli.unknown_check", lang, ids=", ".join(exc.ids))
+        sys.exit(EXIT_USAGE)
+    except ReaderChoiceError as exc:
+        key = "cli.reader_not_found" if exc.code == "READER_NOT_FOUND" else "cli.reader_ambiguous"
+        names = " ; ".join(exc.readers) if lang == "fr" else "; ".join(exc.readers)
+        _say(key, lang, wanted=exc.wanted, readers=names or messages.msg("cli.no_readers", lang))
         sys.exit(EXIT_USAGE)
     report = build_report(diagnosis, lang=lang, redacted=redact)
+    # Redaction protects the files; the person at the screen sees their own card in full.
+    screen = build_report(diagnosis, lang=lang, redacted=False) if redact else report
     text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     unwritten = False
     if output:
-        unwritten = not _write(output, lambda: write_atomic(Path(output), text))
+        unwritten = not _write(output, lambda: write_atomic(Path(output), text), lang)
     if record:
         if diagnosis.transcript is None:
-            click.echo("diagcps: no card was read, no transcript written", err=True)
+            _say("cli.no_transcript", lang)
         else:
             transcript = diagnosis.transcript
+            # What support asks first travels with the recording: system, versions, Cryptolib.
+            transcript.host = {k: v for k, v in report["host"].items()
+                               if k != "origin" and (v is None or isinstance(v, (str, bool)))}
             if redact:
                 from diagcps.report.transcript_redact import redact_transcript
 
                 transcript = redact_transcript(transcript, diagnosis)
-            unwritten |= not _write(record, lambda: transcript.save(record))
+            unwritten |= not _write(record, lambda: transcript.save(record), lang)
     if as_json:
         sys.stdout.write(text)
     else:
@@ -282,27 +413,38 @@ def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader:
 
         from diagcps.report.terminal import render
 
-        render(report, Console(highlight=False), output_path=output)
+        render(screen, Console(highlight=False), output_path=output)
     sys.exit(EXIT_USAGE if unwritten else exit_code(report))
 
 
-def _write(path: str, write: Any) -> bool:
+def _write(path: str, write: Any, lang: str = "en") -> bool:
     """Write a file the user asked for (atomically: never half a file, even on Ctrl-C); on
     failure (disk full, folder gone since the start) say so and go on with the rest."""
     try:
         write()
     except OSError as exc:
-        click.echo(f"diagcps: cannot write {path}: {exc.strerror or exc}", err=True)
+        _say("cli.cannot_write", lang, path=path, reason=exc.strerror or str(exc))
         return False
     return True
 
 
 def exit_code(report: dict[str, Any]) -> int:
+    """0: a whole diagnosis found nothing failing; 1: a check failed; 3: the tool failed;
+    4: nothing failed, but some verdict rests on fewer checks than a whole run (check ids or
+    ``--skip`` given): not a clean bill of health."""
     statuses = {c["status"] for c in report["checks"]}
     if "error" in statuses:
         return EXIT_TOOL
     if "fail" in statuses:
         return EXIT_FAIL
+    replay = (report.get("source") or {}).get("kind") == "replay"
+    for verdict in (report.get("verdicts") or {}).values():
+        if verdict.get("status") == "partial":
+            return EXIT_PARTIAL
+        # Not examined at all because left out (a replay has no workstation: not a choice).
+        if verdict.get("status") == "skipped" and not verdict.get("complete", True) \
+                and not replay:
+            return EXIT_PARTIAL
     return EXIT_OK
 
 
@@ -318,18 +460,19 @@ class _progress:
             return lambda _step: None
         from rich.console import Console
 
-        self._status = Console(stderr=True).status(
-            "Lecture de la carte…" if self.lang == "fr" else "Reading the card…")
+        from diagcps import messages
+
+        self._status = Console(stderr=True).status(messages.msg("progress.reading", self.lang))
         self._status.start()
         return self._update
 
     def _update(self, step: str) -> None:
+        from diagcps import messages
+
         if step.startswith("card:"):
-            reader = step[5:]
-            self._status.update(f"Lecture de la carte ({reader})…" if self.lang == "fr"
-                                else f"Reading the card ({reader})…")
+            self._status.update(messages.msg("progress.reading_in", self.lang, reader=step[5:]))
         elif step == "checks":
-            self._status.update("Vérifications…" if self.lang == "fr" else "Checking…")
+            self._status.update(messages.msg("progress.checking", self.lang))
 
     def __exit__(self, *exc: object) -> None:
         if self._status is not None:
@@ -376,19 +519,6 @@ def _handle_termination() -> None:
 
 
 def run(args: list[str] | None = None) -> None:
-    """Console entry point: click's own handling, except that Ctrl-C ends with a short message
-    and exit code 130 (click would print "Aborted!" and exit 1), SIGTERM with 143 and SIGHUP
-    with 129, each after releasing the card."""
+    """Console entry point (see :class:`_Commands` for how a run ends)."""
     _handle_termination()
-    try:
-        code = main.main(args, prog_name="diagcps", standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("\ndiagcps: interrompu / interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except _Terminated as exc:
-        click.echo("\ndiagcps: arrêté / terminated", err=True)
-        sys.exit(128 + exc.signum)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+    main.main(args, prog_name="diagcps")

@@ -7,6 +7,7 @@ card check looks at that one reading. Nothing here prints.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,13 +17,15 @@ from typing import Any
 
 from apdu.errors import ApduError
 from apdu.transcript import Provenance, RecordingTransport, Transcript
-from apdu.transport import ApduLimit
+from apdu.transport import ApduLimit, TransportLayer
 from diagcps.checks.context import CheckContext
 from diagcps.checks.registry import RunResult, run_checks
-from diagcps.checks.selection import select_checks
+from diagcps.checks.selection import applicable, select_checks
 from diagcps.sources import CardSource, ReaderView, SourceError
 
 log = logging.getLogger(__name__)
+#: ``-v`` shows every exchange with the card here (response data masked, see ApduLog).
+apdu_log = logging.getLogger("diagcps.apdu")
 
 Progress = Callable[[str], None]
 
@@ -55,11 +58,40 @@ class Diagnosis:
     diagnosed: str | None = None
     results: list[RunResult] = field(default_factory=list)
     transcript: Transcript | None = None
+    #: Check ids left out with ``--skip`` (the verdicts say what that removed).
+    skipped: list[str] = field(default_factory=list)
+    #: The computer the card was used on, as a replayed transcript recorded it.
+    recorded_host: dict[str, Any] | None = None
+    #: When the replayed transcript was recorded (the date the diagnosis is judged at).
+    recorded_at: datetime | None = None
 
     @property
     def reading(self) -> Any | None:
         outcome = self.outcomes.get(self.diagnosed or "")
         return outcome.reading if outcome else None
+
+
+class ReaderChoiceError(Exception):
+    """``--reader`` matched no reader or several: a usage error, told before anything is read."""
+
+    def __init__(self, code: str, wanted: str, readers: list[str]) -> None:
+        super().__init__(f"{code}: {wanted!r} among {readers}")
+        self.code = code
+        self.wanted = wanted
+        self.readers = readers
+
+
+def recorded_moment(source: CardSource) -> datetime | None:
+    """When a replayed transcript was recorded, or None (not a replay, or not recorded)."""
+    transcript = getattr(source, "transcript", None)
+    stamp = getattr(getattr(transcript, "provenance", None), "recorded_at", None)
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def diagnose(
@@ -73,11 +105,21 @@ def diagnose(
     context: CheckContext | None = None,
     progress: Progress | None = None,
     dictionary: Path | None = None,
+    raise_on_reader_choice: bool = False,
 ) -> Diagnosis:
-    now = now or datetime.now(timezone.utc)
+    """Gather the facts, then run the checks. With ``raise_on_reader_choice``, a ``--reader``
+    that matches no reader or several raises :class:`ReaderChoiceError` before any card is
+    read (the command line makes it a usage error)."""
+    recorded_at = recorded_moment(source)
+    # A replay is judged at the date it was recorded, unless asked otherwise: a card that
+    # "expires soon" then must not read "has expired" on the support desk's computer later.
+    now = now or recorded_at or datetime.now(timezone.utc)
     say = progress or (lambda _message: None)
     diagnosis = Diagnosis(source.kind, source.detail, now, reader_filter=reader_filter)
+    diagnosis.recorded_at = recorded_at
+    diagnosis.recorded_host = getattr(getattr(source, "transcript", None), "host", None)
     specs = select_checks(only=only, skip=skip, source_kind=source.kind)
+    diagnosis.skipped = [i for i in skip if i in {spec.id for spec in applicable(source.kind)}]
     wants_card = any(spec.id.startswith("card.") for spec in specs)
 
     say("readers")
@@ -87,6 +129,9 @@ def diagnose(
         diagnosis.pcsc_error, diagnosis.pcsc_message = exc.code, str(exc)
 
     candidates = _select_readers(diagnosis)
+    if diagnosis.selection_error and raise_on_reader_choice:
+        raise ReaderChoiceError(diagnosis.selection_error, reader_filter or "",
+                                [r.name for r in diagnosis.readers])
     if wants_card:
         for reader in candidates:
             if reader.state != "present":
@@ -163,8 +208,10 @@ def _read_once(
         outcome.open_error, outcome.open_message = exc.code, str(exc)
         return outcome, None
     recorder = RecordingTransport(transport) if record else None
+    logged = ApduLog(recorder or transport) if apdu_log.isEnabledFor(logging.INFO) else None
     try:
-        outcome.reading = read_card(ApduLimit(recorder or transport, MAX_APDUS_PER_CARD),
+        outcome.reading = read_card(ApduLimit(logged or recorder or transport,
+                                              MAX_APDUS_PER_CARD),
                                     now=now, dictionary=dictionary)
     except Exception as exc:  # read_card never raises for the card's doing: this is our bug
         log.error("reading the card in %s crashed:\n%s", reader.name, traceback.format_exc())
@@ -212,3 +259,30 @@ def _facts(diagnosis: Diagnosis) -> dict[str, Any]:
         "generations": generations,
         "certificate_dates": dates,
     }
+
+
+#: Instructions whose answers carry no personal data: SELECT (the file's control parameters) and
+#: GET DATA (PIN counters, lifecycle). READ BINARY / READ RECORD / GET RESPONSE answers carry the
+#: serial number, the holder's identity and certificates: their data is never logged.
+_NOT_PERSONAL_INS = frozenset({0xA4, 0xCA, 0xCB, 0x20})
+
+
+class ApduLog(TransportLayer):
+    """Logs each exchange with the card: ``-v`` the command, status word and data length;
+    ``-vv`` (DEBUG) also the answer's data, for the instructions that carry nothing personal."""
+
+    def transmit(self, command: Any) -> Any:
+        started = time.perf_counter()
+        apdu_log.info("> %s", command.hex())
+        try:
+            response = self.inner.transmit(command)
+        except Exception as exc:
+            apdu_log.info("< no answer: %s", exc)
+            raise
+        ms = (time.perf_counter() - started) * 1000
+        data = bytes(response.data)
+        shown = f"[{len(data)} bytes]" if data else ""
+        if data and apdu_log.isEnabledFor(logging.DEBUG) and command.ins in _NOT_PERSONAL_INS:
+            shown = data.hex().upper()
+        apdu_log.info("< %04X %s(%.1f ms)", response.sw, f"{shown} " if shown else "", ms)
+        return response
