@@ -257,8 +257,10 @@ def replay(transcript: str, as_json: bool, output: str | None, redact: bool,
     try:
         recorded = Transcript.load(transcript)
     except TranscriptError as exc:
-        _say("cli.bad_transcript", lang, path=transcript,
-             detail=str(exc).replace(f"{transcript}: ", "").replace(f" {transcript}", ""))
+        detail = str(exc)
+        for said in (f"{transcript}: ", f"{transcript} ", f" {transcript}"):
+            detail = detail.replace(said, "")
+        _say("cli.bad_transcript", lang, path=transcript, detail=detail)
         sys.exit(EXIT_USAGE)
     _run(ReplaySource(recorded, Path(transcript).name), checks=(), skip=(), reader=None,
          record=None, as_json=as_json, output=output, redact=redact, lang=lang, now=now)

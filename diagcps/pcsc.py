@@ -49,6 +49,10 @@ DEFAULT_TIMEOUT_S = 5.0
 #: How long a broken exchange waits for the reader to tell a removal from a mute card: pcscd
 #: polls readers every 400 ms, so a removal is known within one poll.
 _SETTLE_S = 1.0
+#: After Ctrl-C or SIGTERM, how long closing waits for the exchange in flight to end, so that the
+#: card is left as found (transaction ended, SCARD_LEAVE_CARD): a card answers within tens of
+#: milliseconds; the whole exit must stay under half a second.
+_INTERRUPTED_GRACE_S = 0.2
 
 # --- return codes (identical in pcsc-lite and WinSCard) -----------------------------------------
 
@@ -263,6 +267,8 @@ class _Worker:
 
     def __init__(self, name: str) -> None:
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        #: Set when the caller stopped waiting (Ctrl-C, SIGTERM) while a call was still running.
+        self.interrupted = False
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
 
@@ -282,7 +288,14 @@ class _Worker:
         box: list[tuple[bool, Any]] = []
         done = threading.Event()
         self._jobs.put((fn, box, done))
-        if not done.wait(max(timeout_s, 0.0)):
+        try:
+            finished = done.wait(max(timeout_s, 0.0))
+        except BaseException:
+            # A signal (Ctrl-C) landed while the call runs: the call goes on in the library.
+            if not done.is_set():
+                self.interrupted = True
+            raise
+        if not finished:
             raise _Expired
         ok, value = box[0]
         if ok:
@@ -702,8 +715,13 @@ class PcscTransport:
         if self._stuck:
             self._worker.submit(cleanup)
         else:
+            # Interrupted in the middle of an exchange: the clean-up runs as soon as the card
+            # answers, which a healthy card does at once; a mute card never will, and Ctrl-C
+            # must not wait the whole --timeout for it (the process then ends and pcscd closes
+            # the connection it leaves).
+            bound = _INTERRUPTED_GRACE_S if self._worker.interrupted else self.timeout_s
             with contextlib.suppress(_Expired):
-                self._worker.call(cleanup, self.timeout_s)
+                self._worker.call(cleanup, bound)
         self._worker.stop()
 
     def __enter__(self) -> PcscTransport:

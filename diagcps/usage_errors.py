@@ -71,7 +71,7 @@ def _bad_value(exc: click.BadParameter, lang: str) -> str:
     param = exc.param
     kind = getattr(param, "type", None)
     text = exc.format_message()
-    quoted = re.match(r"'(.*?)'", text) or re.search(r"(-?\d+(?:\.\d+)?) is not in the", text)
+    quoted = re.search(r"'(.*?)'", text) or re.search(r"(-?\d+(?:\.\d+)?) is not in the", text)
     value = quoted.group(1) if quoted else "?"
     if isinstance(kind, click.Path) and "is a directory" in text:
         return messages.msg("usage.is_folder", lang, name=_name(param), value=value)

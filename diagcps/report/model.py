@@ -49,6 +49,15 @@ def build_report(diagnosis: Diagnosis, *, lang: str = "fr", redacted: bool = Fal
         "checks": [_check(r, lang, system) for r in results],
         "help": {"ecps": _ecps(diagnosis, lang), "support": _support(results, lang)},
     }
+    if diagnosis.source_kind == "replay":
+        recorded_at = getattr(diagnosis, "recorded_at", None)
+        report["replay"] = {
+            "recorded_at": recorded_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if recorded_at else None,
+            # "recorded": judged at the recording's date (the default); "given": --now.
+            "judged_at": "recorded" if recorded_at and recorded_at == diagnosis.now
+            else "given",
+        }
     if redacted:
         # Personal values may appear anywhere (summaries, details, certificate subjects): replace
         # every occurrence, the same way everywhere, so that the report stays consistent.

@@ -57,7 +57,9 @@ def test_replay_of_a_malformed_transcript_exits_2_with_a_clear_message(
     path.write_text(content)
     result = CliRunner().invoke(main, ["replay", str(path)])
     assert result.exit_code == 2
-    assert "diagcps:" in result.output
+    assert result.output.startswith("diagcps : l’enregistrement ") and "inutilisable" in \
+        result.output
+    assert result.output.count("\n") == 1
     assert "Traceback" not in result.output
 
 
