@@ -57,7 +57,7 @@ def _usage(exc: click.UsageError, lang: str) -> str | None:
     if isinstance(exc, click.BadParameter):
         return _bad_value(exc, lang)
     text = exc.format_message()
-    if match := re.match(r"No such command '(.+)'", text):
+    if match := re.match(r"No such command '([^']+)'", text):
         group = exc.ctx.command if exc.ctx is not None else None
         commands = ", ".join(sorted(getattr(group, "commands", {}) or {}))
         return messages.msg("usage.no_such_command", lang, name=match.group(1),
@@ -70,7 +70,7 @@ def _usage(exc: click.UsageError, lang: str) -> str | None:
 def _bad_value(exc: click.BadParameter, lang: str) -> str:
     param = exc.param
     kind = getattr(param, "type", None)
-    text = exc.format_message()
+    text = exc.message  # the type's own words, without click's "Invalid value for …" lead
     quoted = re.search(r"'(.*?)'", text) or re.search(r"(-?\d+(?:\.\d+)?) is not in the", text)
     value = quoted.group(1) if quoted else "?"
     if isinstance(kind, click.Path) and "is a directory" in text:
