@@ -271,7 +271,12 @@ class ApduLog(TransportLayer):
     """Logs each exchange with the card: ``-v`` the command, status word and data length;
     ``-vv`` (DEBUG) also the answer's data, for the instructions that carry nothing personal."""
 
+    #: The instruction a GET RESPONSE (C0) fetches the rest of (T=0 chaining).
+    _chained_ins: int | None = None
+
     def transmit(self, command: Any) -> Any:
+        ins = self._chained_ins if command.ins == 0xC0 else command.ins
+        self._chained_ins = ins
         started = time.perf_counter()
         apdu_log.info("> %s", command.hex())
         try:
@@ -282,7 +287,7 @@ class ApduLog(TransportLayer):
         ms = (time.perf_counter() - started) * 1000
         data = bytes(response.data)
         shown = f"[{len(data)} bytes]" if data else ""
-        if data and apdu_log.isEnabledFor(logging.DEBUG) and command.ins in _NOT_PERSONAL_INS:
+        if data and apdu_log.isEnabledFor(logging.DEBUG) and ins in _NOT_PERSONAL_INS:
             shown = data.hex().upper()
         apdu_log.info("< %04X %s(%.1f ms)", response.sw, f"{shown} " if shown else "", ms)
         return response
