@@ -12,7 +12,7 @@ from typing import Any
 
 from diagcps import remedies
 from diagcps._version import __version__
-from diagcps.checks.base import Status, Text
+from diagcps.checks.base import Status
 from diagcps.checks.registry import RunResult
 from diagcps.diagnosis import Diagnosis
 from diagcps.report import verdicts

@@ -148,7 +148,7 @@ def test_a_replay_is_judged_at_its_recording_date_and_keeps_the_users_computer(
     live = CliRunner().invoke(main, ["check", "--virtual-card", "cps3-healthy", "--json",
                                      "--now", recorded, "--record", str(transcript)])
     live_report = json.loads(live.stdout)
-    assert Transcript_host(transcript) == {k: v for k, v in live_report["host"].items()
+    assert transcript_host(transcript) == {k: v for k, v in live_report["host"].items()
                                            if k != "origin"}
     replay = CliRunner().invoke(main, ["replay", str(transcript), "--json"])
     replayed = json.loads(replay.stdout)
@@ -167,7 +167,7 @@ def test_a_replay_is_judged_at_its_recording_date_and_keeps_the_users_computer(
     assert judged_today["generated_at"] != replayed["generated_at"]
 
 
-def Transcript_host(path: Path) -> dict[str, Any]:  # noqa: N802 - reads like the field
+def transcript_host(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())["host"]
 
 
