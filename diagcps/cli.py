@@ -302,8 +302,11 @@ def _fail_listing(code: str, message: str, lang: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"readers": [], "error": {"code": code, "message": message}},
                               indent=2))
+    from diagcps import messages
+
     remedy = remedies.remedy_text(code, lang, platform.system()) or message
-    click.echo(f"diagcps: {code}: {' '.join(remedy.split())}", err=True)
+    click.echo(f"{messages.msg('cli.prefix', lang)}{code} : {' '.join(remedy.split())}"
+               if lang == "fr" else f"diagcps: {code}: {' '.join(remedy.split())}", err=True)
     sys.exit(EXIT_FAIL)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import pytest
 from cps_support import (
@@ -239,3 +240,16 @@ def test_a_recorded_transcript_replays_into_the_direct_reading(name: str) -> Non
 
 def test_every_main_profile_has_a_transcript() -> None:
     assert set(profile_names()) <= set(transcript_names())
+
+
+def test_the_packaged_profiles_are_the_fixture_profiles_byte_for_byte() -> None:
+    """``diagcps demo`` serves the copies shipped in the package (cardsim/profiles); both are
+    written by fixtures/build_profiles.py and must never drift apart."""
+    from diagcps.profiles import known_profiles, load_profile
+
+    root = Path(__file__).resolve().parents[2]
+    fixtures = {p.name: p.read_bytes() for p in (root / "fixtures" / "cards").glob("*.json")}
+    packaged = {p.name: p.read_bytes() for p in (root / "cardsim" / "profiles").glob("*.json")}
+    assert packaged == fixtures
+    assert set(known_profiles()) >= {name[:-5] for name in fixtures}
+    assert load_profile("cps3-healthy").atr.hex().upper().startswith("3BAC")
