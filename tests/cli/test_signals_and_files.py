@@ -64,7 +64,7 @@ def test_a_signal_in_the_middle_of_the_reading_ends_calmly_and_releases_the_card
         while "proc" not in tool and time.monotonic() < deadline:
             time.sleep(0.01)
         tool["proc"].send_signal(signum)
-        time.sleep(0.1)  # the tool is still waiting for this very answer when the signal lands
+        time.sleep(0.05)  # the tool is still waiting for this very answer when the signal lands
 
     faulty = HookCard(VirtualCard.from_file(ROOT / "fixtures/cards/cps3-healthy.json"),
                       signal_the_tool, when=on_ins(0xCB))

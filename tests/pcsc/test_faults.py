@@ -488,7 +488,7 @@ def test_connection_released_after_garbage_answers(pcsc_stack) -> None:
 def test_connection_released_when_interrupted(pcsc_stack) -> None:
     def interrupt(_command: bytes) -> None:
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered to this process's main thread
-        time.sleep(0.1)  # the tool is still waiting for this very answer when it arrives
+        time.sleep(0.05)  # the tool is still waiting for this very answer when it arrives
 
     faulty = HookCard(card("cps3-healthy"), interrupt, when=on_ins(0xCB))
     pcsc_stack.serve(faulty)
