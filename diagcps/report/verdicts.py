@@ -81,20 +81,11 @@ def tool_error(run: RunResult) -> Text:
 _NOT_CHECKED = frozenset({"CARD_REMOVED", "CARD_RESET", "PCSC_TIMEOUT", "CARD_IN_USE",
                           "PCSC_SERVICE_STOPPED", "NO_READER", "PCSC_ERROR"})
 
-_CARD_HEADLINES = {
-    "PIN_BLOCKED": Text("Votre carte CPS est bloquée (code porteur bloqué).",
-                        "Your CPS card is blocked (PIN blocked)."),
-    "CARD_DEFINITIVELY_BLOCKED": Text("Votre carte CPS est définitivement bloquée.",
-                                      "Your CPS card is definitively blocked."),
-    "CARD_EXPIRED": Text("Votre carte CPS a expiré.", "Your CPS card has expired."),
-    "WRONG_CARD": Text("La carte insérée n'est pas une carte CPS.",
-                       "The card inserted is not a CPS card."),
-    "CARD_UNKNOWN": Text("La carte insérée n'est pas une carte CPS de l'ANS.",
-                         "The card inserted is not an ANS CPS card."),
-    "CARD_ABSENT": Text("Aucune carte CPS n'est insérée.", "No CPS card is inserted."),
-    "CARD_UPDATE_INCIDENT": Text("Votre carte CPS est inutilisable : actualisation à refaire.",
-                                 "Your CPS card cannot be used: its update must be redone."),
-}
+def _headline(code: str | None) -> Text | None:
+    """The card verdict's own sentence for a finding that says it all (``[verdict.headline]``)."""
+    if code and code in messages.table("verdict").get("headline", {}):
+        return messages.text(f"verdict.headline.{code}")
+    return None
 
 #: The checks between the tool and the card: when one fails, the card was never examined.
 _LINK_CHECKS = ("pcsc.service", "reader.present", "reader.selection")
@@ -118,7 +109,7 @@ def judge_card(_diagnosis: Any, results: list[RunResult]) -> Judgement:
     if code in _NOT_CHECKED:
         # The card was not shown to fail: the link to it broke. Say so, not "does not work".
         return Judgement(status, code, joined(not_checked, found))
-    headline = _CARD_HEADLINES.get(code or "") or joined(
+    headline = _headline(code) or joined(
         messages.text("verdict.card.does_not_work"), found)
     return Judgement(status, code, headline)
 
