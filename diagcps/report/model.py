@@ -54,9 +54,10 @@ def build_report(diagnosis: Diagnosis, *, lang: str = "fr", redacted: bool = Fal
         report["replay"] = {
             "recorded_at": recorded_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
             if recorded_at else None,
-            # "recorded": judged at the recording's date (the default); "given": --now.
-            "judged_at": "recorded" if recorded_at and recorded_at == diagnosis.now
-            else "given",
+            # "recorded": judged at the recording's date (the default); "given": --now;
+            # "unrecorded": the transcript does not say when it was recorded (judged today).
+            "judged_at": "unrecorded" if recorded_at is None
+            else "recorded" if recorded_at == diagnosis.now else "given",
         }
     if redacted:
         # Personal values may appear anywhere (summaries, details, certificate subjects): replace

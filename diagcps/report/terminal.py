@@ -130,7 +130,8 @@ def _facts(report: dict[str, Any], lang: str) -> Panel | None:
         table.add_row(name + _w("colon", lang).rstrip(), value)
     replay = report.get("replay") or {}
     if replay:
-        key = "judged_at" if replay.get("judged_at") == "recorded" else "judged_today"
+        key = {"recorded": "judged_at", "unrecorded": "judged_unrecorded"}.get(
+            replay.get("judged_at") or "", "judged_today")
         day = recorded if key == "judged_at" else report.get("generated_at")
         return _titled(Group(table, Text(_w(key, lang, date=_day(day, lang)), style="dim")),
                        title)
@@ -147,6 +148,8 @@ def fact_rows(report: dict[str, Any], lang: str) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     support_machine = host.get("origin") == "replaying_computer"
     system = host.get("os_version") or host.get("os")
+    if support_machine and host.get("os") and host["os"] not in str(system):
+        system = f"{host['os']} {system}"  # only the kernel's release is known there
     if system:
         arch = f" ({host['arch']})" if host.get("arch") else ""
         value = f"{system}{arch}"
