@@ -130,11 +130,22 @@ def _parse_now(ctx: Any, _param: Any, value: str | None) -> datetime | None:
     raise _Said(messages.msg("cli.bad_now", _ctx_lang(ctx), value=value))
 
 
-class _Commands(click.Group):
+from diagcps.help_text import LocalisedHelp  # noqa: E402 - light: click and the catalogue
+
+
+class _Command(LocalisedHelp, click.Command):
+    lang_of = staticmethod(lambda ctx: _ctx_lang(ctx))
+
+
+class _Commands(LocalisedHelp, click.Group):
     """click's group, except for how a run ends: every error is one line in the chosen language
     (click's own usage errors included), Ctrl-C ends with a short message and exit code 130
     (click would print "Aborted!" and exit 1), SIGTERM with 143 and SIGHUP with 129, each after
-    releasing the card. The same whether run as a command or through click's test runner."""
+    releasing the card. The same whether run as a command or through click's test runner.
+    ``--help`` speaks the chosen language too."""
+
+    command_class = _Command
+    lang_of = staticmethod(lambda ctx: _ctx_lang(ctx))
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
