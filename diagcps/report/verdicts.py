@@ -32,6 +32,10 @@ class Judgement:
 
 @dataclass(frozen=True)
 class VerdictSpec:
+    """One question of the report. The catalogue (messages.toml) holds its words:
+    ``verdict.label.KEY``, ``verdict.KEY.not_selected`` and, for each source kind in
+    ``not_for``, ``verdict.KEY.<kind>`` (e.g. ``verdict.workstation.replay``)."""
+
     key: str
     #: First part of the ids of the checks this verdict rests on ("card" for "card.pin").
     groups: tuple[str, ...]

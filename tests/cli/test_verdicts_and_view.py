@@ -311,3 +311,25 @@ def test_golden_views_hold_the_points_a_professional_acts_on(lang: str) -> None:
     cpf = _golden("cpf", lang)
     assert ("Carte CPF — en formation" if fr else "CPF card — in training") in cpf
     assert "— ," not in cpf
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_record_then_replay_as_a_user_and_support_run_them(tmp_path: Path, lang: str) -> None:
+    transcript = tmp_path / "session.json"
+    recorded = "2027-12-01T10:00:00"
+    live = subprocess.run([sys.executable, "-m", "diagcps", "check", "--virtual-card",
+                           "cps3-healthy", "--json", "--now", recorded, "--lang", lang,
+                           "--record", str(transcript), "--redact"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    replay = subprocess.run([sys.executable, "-m", "diagcps", "replay", str(transcript),
+                             "--lang", lang],
+                            capture_output=True, text=True, timeout=60, check=False,
+                            env={**os.environ, "COLUMNS": "100", "NO_COLOR": "1"})
+    verdict = json.loads(live.stdout)["verdicts"]["card"]
+    shown = " ".join(replay.stdout.replace("│", " ").split())
+    assert verdict["code"] == "CARD_EXPIRES_SOON"
+    assert " ".join(verdict["summary"].split()) in shown  # the same words, not "has expired"
+    assert ("enregistrés chez l’utilisateur le 01/12/2027" if lang == "fr"
+            else "recorded on the user’s computer on 2027-12-01") in shown
+    assert ("Diagnostic établi à la date de l’enregistrement (01/12/2027)" if lang == "fr"
+            else "Diagnosis made at the date of the recording (2027-12-01)") in shown
