@@ -7,6 +7,7 @@ that ``diagcps --help`` and ``--version`` start as fast as click itself.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from datetime import datetime, timezone
@@ -16,6 +17,8 @@ from typing import Any
 import click
 
 from diagcps._version import __version__
+from diagcps.help_text import LocalisedHelp
+from diagcps.usage_errors import Said
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_TOOL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 #: Nothing failed, but a verdict rests on fewer checks than a whole run (ids or --skip given).
@@ -70,12 +73,6 @@ def _lang_option(func: Any) -> Any:
         func)
 
 
-class _Said(click.ClickException):
-    """A usage error already worded in the chosen language (shown as it is, exit 2)."""
-
-    exit_code = EXIT_USAGE
-
-
 def _file_to_write(ctx: Any, param: Any, value: str | None) -> str | None:
     """Refuse, before a diagnosis that may take seconds, a file that cannot be written: its
     folder must exist and be writable (click checks only an existing file)."""
@@ -87,9 +84,9 @@ def _file_to_write(ctx: Any, param: Any, value: str | None) -> str | None:
     lang = _ctx_lang(ctx)
     option = param.opts[0] if param is not None else ""
     if not folder.is_dir():
-        raise _Said(messages.msg("cli.folder_missing", lang, option=option, folder=str(folder)))
+        raise Said(messages.msg("cli.folder_missing", lang, option=option, folder=str(folder)))
     if not os.access(folder, os.W_OK):
-        raise _Said(messages.msg("cli.folder_readonly", lang, option=option,
+        raise Said(messages.msg("cli.folder_readonly", lang, option=option,
                                  folder=str(folder)))
     return value
 
@@ -127,10 +124,7 @@ def _parse_now(ctx: Any, _param: Any, value: str | None) -> datetime | None:
             return datetime.strptime(value, pattern).replace(tzinfo=timezone.utc)
         except ValueError:
             continue
-    raise _Said(messages.msg("cli.bad_now", _ctx_lang(ctx), value=value))
-
-
-from diagcps.help_text import LocalisedHelp  # noqa: E402 - light: click and the catalogue
+    raise Said(messages.msg("cli.bad_now", _ctx_lang(ctx), value=value))
 
 
 class _Command(LocalisedHelp, click.Command):
@@ -192,8 +186,6 @@ def _configure_logging(verbose: int) -> None:
     (status ``error``, with its traceback in the check's details), never as a traceback on the
     terminal or, worse, in the middle of ``--json`` output. ``-v``: APDUs, checks, errors;
     ``-vv``: also the details (non-personal answer data, PC/SC steps)."""
-    import logging
-
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     for name in ("diagcps", "apdu", "cardsim"):
         logger = logging.getLogger(name)
@@ -208,7 +200,7 @@ def _configure_logging(verbose: int) -> None:
         logger.propagate = False
 
 
-class _StderrHandler(__import__("logging").StreamHandler):  # type: ignore[misc]
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     @property  # type: ignore[override]
     def stream(self) -> Any:
         return sys.stderr

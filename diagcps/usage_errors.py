@@ -14,10 +14,16 @@ import click
 from diagcps import messages
 
 
+class Said(click.ClickException):
+    """A usage error already worded in the chosen language (shown as it is, exit 2)."""
+
+    exit_code = 2
+
+
 def one_line(exc: click.ClickException, lang: str) -> str:
     """``diagcps: …`` for any click error, in ``lang``, on one line."""
     prefix = messages.msg("cli.prefix", lang)
-    if type(exc).__name__ == "_Said":
+    if isinstance(exc, Said):
         return prefix + _flat(exc.format_message())
     body = _usage(exc, lang) if isinstance(exc, click.UsageError) else None
     if body is None:

@@ -223,8 +223,10 @@ def _card_failures(results: list[RunResult]) -> set[str]:
 
 
 def ecps_can_work(results: list[RunResult]) -> bool:
-    """Whether the e-CPS panel's advice can work for this card."""
-    return not _card_failures(results) & _ECPS_HOPELESS
+    """Whether the e-CPS panel's advice can work for this card (a test card works on no real
+    service, the e-CPS wallet included)."""
+    test_card = any(r.result.code == "TEST_CARD" for r in in_groups(results, ("card",)))
+    return not (_card_failures(results) & _ECPS_HOPELESS or test_card)
 
 
 def card_usable_for_ecps(results: list[RunResult]) -> bool:

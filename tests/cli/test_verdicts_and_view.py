@@ -333,3 +333,16 @@ def test_record_then_replay_as_a_user_and_support_run_them(tmp_path: Path, lang:
             else "recorded on the user’s computer on 2027-12-01") in shown
     assert ("Diagnostic établi à la date de l’enregistrement (01/12/2027)" if lang == "fr"
             else "Diagnosis made at the date of the recording (2027-12-01)") in shown
+
+
+@pytest.mark.parametrize(("profile", "panel", "with_card"), [
+    ("cps3-healthy", True, True), ("cps3-pin-blocked", True, False),
+    ("cps3-update-incident", True, False), ("cps3-definitively-blocked", False, False),
+    ("cps3-expired", False, False), ("cps3-test-card", False, False), ("vitale", False, False)])
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_ecps_panel_appears_only_when_its_advice_can_work(profile: str, panel: bool,
+                                                             with_card: bool, lang: str) -> None:
+    _code, report = check_json("--virtual-card", profile, "--lang", lang)
+    ecps = report["help"]["ecps"]
+    assert bool(ecps) is panel
+    assert any("wallet.esw.esante.gouv.fr" in line for line in ecps) is with_card
