@@ -346,3 +346,48 @@ def test_the_ecps_panel_appears_only_when_its_advice_can_work(profile: str, pane
     ecps = report["help"]["ecps"]
     assert bool(ecps) is panel
     assert any("wallet.esw.esante.gouv.fr" in line for line in ecps) is with_card
+
+
+LONG_NAME = "DE LA TRES-LONGUE-FAMILLE-DURAND-ESSAI-MARTIN-DUPONT-LEROY-BERNARD-PETIT"
+
+
+def _long_name_profile(tmp_path: Path) -> Path:
+    """The healthy CPS3 whose CPS_INFO_PS carries a 72-character practice name."""
+    from apdu.tlv import encode, parse
+
+    doc = json.loads((ROOT / "fixtures" / "cards" / "cps3-healthy.json").read_text())
+    for entry in doc["files"]:
+        raw = bytes.fromhex(entry.get("data", ""))
+        if raw[:1] == b"\xED":
+            body = b"".join(encode(c.tag, LONG_NAME.encode("latin-1") if c.tag == 0x84
+                                   else c.value) for c in parse(parse(raw)[0].value))
+            new = encode(0xED, body)
+            entry["data"] = (new + b"\x00" * max(0, len(raw) - len(new))).hex().upper()
+    path = tmp_path / "long-name.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_very_long_holder_name_leaves_profession_and_identifier_in_view(
+        tmp_path: Path, lang: str) -> None:
+    profile = _long_name_profile(tmp_path)
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    done = subprocess.run([sys.executable, "-m", "diagcps", "check", "--virtual-card",
+                           str(profile), "--now", NOW, "--lang", lang],
+                          capture_output=True, text=True, timeout=60, env=env, check=False)
+    runner = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"}).invoke(
+        main, ["check", "--virtual-card", str(profile), "--now", NOW, "--lang", lang])
+    for output in (done.stdout, runner.output):
+        lines = output.splitlines()
+        start = next(i for i, line in enumerate(lines)
+                     if ("Identification du porteur" if lang == "fr" else "Holder identification")
+                     in line)
+        cell = " ".join(line.split("│")[2].strip() for line in lines[start + 1:start + 4])
+        assert "899700075122" in cell
+        assert ("Médecin" if lang == "fr" else "Physician") in cell
+        assert "…" in cell and LONG_NAME not in cell  # cut, not pushing the rest out
+        assert max(len(line) for line in lines) <= 80
+    report = json.loads(CliRunner().invoke(main, ["check", "--virtual-card", str(profile),
+                                                  "--now", NOW, "--json"]).stdout)
+    assert report["readers"][0]["card"]["holder"]["practice_name"] == LONG_NAME  # file: whole
