@@ -187,12 +187,11 @@ def card_identity(ctx: Any) -> CheckResult:
         return finding(Status.WARNING, "CARD_IDENTITY_UNREADABLE",
                        f"Identifiant {holder.national_id} : la clé de contrôle est fausse.",
                        f"Identifier {holder.national_id}: the check digit is wrong.", **details)
-    name = _shortened(holder.display_name or holder.practice_name or "")
-    fr, en = _what(reading, holder, "fr"), _what(reading, holder, "en")
-    said = messages.text("identity.summary", name=name, national_id=holder.national_id,
-                         what="{what}")
-    return ok(said.fr.replace("{what}", fr), said.en.replace("{what}", en),
-              **details, card_kind=reading.kind)
+    summary = {lang: messages.msg("identity.summary", lang, name=_name(holder, lang),
+                                  national_id=holder.national_id,
+                                  what=_what(reading, holder, lang))
+               for lang in ("fr", "en")}
+    return ok(summary["fr"], summary["en"], **details, card_kind=reading.kind)
 
 
 #: A holder name longer than this is cut (with "…"): the identifier and profession that follow
@@ -202,6 +201,18 @@ _NAME_MAX = 48
 
 def _shortened(name: str) -> str:
     return name if len(name) <= _NAME_MAX else name[:_NAME_MAX - 1].rstrip() + "…"
+
+
+def _name(holder: Any, lang: str) -> str:
+    """The name as the card shows it (civility, practice name, first name), the civility in
+    ``lang``, cut when very long."""
+    name = holder.display_name or holder.practice_name or ""
+    civility = holder.civility
+    if lang == "en" and civility and name.startswith(civility + " "):
+        english = messages.table("civility_en").get(holder.civility_code or "")
+        if english:
+            name = english + name[len(civility):]
+    return _shortened(name)
 
 
 def _what(reading: Any, holder: Any, lang: str) -> str:
@@ -218,11 +229,13 @@ def _what(reading: Any, holder: Any, lang: str) -> str:
     kind = reading.kind
     parts = []
     if kind and kind != "CPS":
-        parts.append(messages.label("card_kind", kind, lang) or kind)
+        parts.append(messages.label("card_kind_short", kind, lang) or kind)
     if profession:
         parts.append(profession)
     elif training:
         parts.append(messages.msg("identity.training", lang, profession=training))
+    elif kind == "CPF":
+        parts.append(messages.msg("identity.training_unknown", lang))
     return ", ".join(parts) or messages.msg("view.unknown", lang)
 
 
