@@ -110,7 +110,7 @@ def test_a_failure_stays_a_failure_in_a_partial_run_and_says_it_is_partial() -> 
     assert "(diagnostic partiel : 3 vérifications sur 11)" in card["summary"]
 
 
-def test_a_whole_run_is_complete_and_exits_0() -> None:
+def test_a_whole_run_is_complete() -> None:
     code, report = check_json("--virtual-card", "cps3-healthy")
     assert report["verdicts"]["card"]["complete"] is True
     assert report["verdicts"]["card"]["status"] == "ok"
