@@ -64,6 +64,9 @@ class Transcript:
     exchanges: list[Exchange] = field(default_factory=list)
     protocol: str | None = None
     reader: str | None = None
+    #: Facts of the computer the card was read on (system, versions, middleware), so that a
+    #: replay elsewhere can still say what the user had. Text values only; optional.
+    host: dict[str, Any] | None = None
 
     # --- JSON --------------------------------------------------------------------------------
 
@@ -82,6 +85,7 @@ class Transcript:
             "atr": self.atr.hex().upper(),
             "protocol": self.protocol,
             "reader": self.reader,
+            "host": self.host,
             "exchanges": [
                 {"command": e.command.hex().upper(), "response": e.response.hex().upper()}
                 for e in self.exchanges
@@ -129,6 +133,11 @@ class Transcript:
             atr_text = doc.get("atr") or ""
             if len(atr_text) > 2 * MAX_ATR_BYTES:
                 raise TranscriptError("transcript ATR is longer than an ATR can be")
+            host = doc.get("host")
+            if host is not None and (not isinstance(host, dict) or not all(
+                    isinstance(k, str) and (v is None or isinstance(v, (str, bool)))
+                    for k, v in host.items())):
+                raise TranscriptError("transcript field host must map names to text")
             return cls(
                 atr=bytes.fromhex(atr_text),
                 provenance=Provenance(
@@ -142,6 +151,7 @@ class Transcript:
                 exchanges=exchanges,
                 protocol=doc.get("protocol"),
                 reader=doc.get("reader"),
+                host=host,
             )
         except TranscriptError:
             raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import sys
 from datetime import datetime, timezone
@@ -17,9 +18,13 @@ from typing import Any
 import click
 
 from diagcps._version import __version__
+from diagcps.help_text import LocalisedHelp
 from diagcps.safe_text import printable
+from diagcps.usage_errors import Said
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_TOOL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: Nothing failed, but a verdict rests on fewer checks than a whole run (ids or --skip given).
+EXIT_PARTIAL = 4
 DEFAULT_TIMEOUT = 5.0
 
 
@@ -33,23 +38,64 @@ def default_lang(env: dict[str, str] | None = None) -> str:
     return "fr"
 
 
+def lang_in_args(args: list[str]) -> str | None:
+    """The ``--lang`` given on the command line, read before click parses it: errors found while
+    parsing must already speak the chosen language."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args) and args[i + 1] in ("fr", "en"):
+            return args[i + 1]
+        if arg.startswith("--lang=") and arg[7:] in ("fr", "en"):
+            return arg[7:]
+    return None
+
+
+def _said(key: str, lang: str, **fields: Any) -> str:
+    """One line in ``lang``, from the messages catalogue; its fields may come from outside (a
+    path, a reader's name), so the line is made printable."""
+    from diagcps import messages
+
+    line = messages.msg("cli.prefix", lang) + messages.msg(key, lang, **fields)
+    return printable(" ".join(line.split()))
+
+
+def _say(key: str, lang: str, **fields: Any) -> None:
+    """One line on stderr, in ``lang``, from the messages catalogue."""
+    click.echo(_said(key, lang, **fields), err=True)
+
+
+#: The language the command line asked for, read before parsing (see lang_in_args).
+_ARGS_LANG: list[str] = []
+
+
+def _ctx_lang(ctx: click.Context | None) -> str:
+    while ctx is not None:
+        if ctx.params.get("lang"):
+            return str(ctx.params["lang"])
+        ctx = ctx.parent
+    return _ARGS_LANG[0] if _ARGS_LANG else default_lang()
+
+
 def _lang_option(func: Any) -> Any:
     return click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
                         help="Language of the messages (default: from the locale, else French).")(
         func)
 
 
-def _file_to_write(_ctx: Any, param: Any, value: str | None) -> str | None:
+def _file_to_write(ctx: Any, param: Any, value: str | None) -> str | None:
     """Refuse, before a diagnosis that may take seconds, a target that cannot be written or
     must not be replaced (a device, a symbolic link, a folder, a missing folder...)."""
     if value is None:
         return None
+    from diagcps import messages
     from diagcps.outputs import OutputRefused, classify
 
     try:
         classify(value)
     except OutputRefused as exc:
-        raise click.BadParameter(printable(str(exc)), param=param) from None
+        lang = _ctx_lang(ctx)
+        option = param.opts[0] if param is not None else ""
+        raise Said(printable(messages.msg("outputs.refused", lang, option=option,
+                                          reason=exc.text(lang)))) from None
     return value
 
 
@@ -63,18 +109,79 @@ def _output_options(func: Any) -> Any:
         func)
     func = click.option("--redact", is_flag=True,
                         help="Mask personal data (names, identifiers, serial numbers).")(func)
-    # Pins the clock of the date checks, for reproducible reports (tests, golden files).
-    func = click.option("--now", "now", type=click.DateTime(["%Y-%m-%dT%H:%M:%S",
-                                                              "%Y-%m-%d"]),
-                        hidden=True)(func)
+    # The date the diagnosis is judged at: a replay takes the recording's, "--now" alone
+    # today's; a date pins it (reproducible reports: tests, golden files).
+    func = click.option("--now", "now", is_flag=False, flag_value="today", default=None,
+                        metavar="[DATE]", callback=_parse_now,
+                        help="Judge dates as of today (replay: instead of the recording's "
+                             "date), or as of DATE (YYYY-MM-DD).")(func)
     return _lang_option(func)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_TODAY = datetime(1, 1, 1, tzinfo=timezone.utc)  # "--now" given alone: today, said explicitly
+
+
+def _parse_now(ctx: Any, _param: Any, value: str | None) -> datetime | None:
+    from diagcps import messages
+
+    if value is None:
+        return None
+    if value == "today":
+        return _TODAY
+    for pattern in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, pattern).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+    raise Said(messages.msg("cli.bad_now", _ctx_lang(ctx), value=value))
+
+
+class _Command(LocalisedHelp, click.Command):
+    lang_of = staticmethod(lambda ctx: _ctx_lang(ctx))
+
+
+class _Commands(LocalisedHelp, click.Group):
+    """click's group, except for how a run ends: every error is one line in the chosen language
+    (click's own usage errors included), Ctrl-C ends with a short message and exit code 130
+    (click would print "Aborted!" and exit 1), SIGTERM with 143 and SIGHUP with 129, each after
+    releasing the card. The same whether run as a command or through click's test runner.
+    ``--help`` speaks the chosen language too."""
+
+    command_class = _Command
+    lang_of = staticmethod(lambda ctx: _ctx_lang(ctx))
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: Any = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        lang = lang_in_args(argv) or default_lang()
+        _ARGS_LANG[:] = [lang]
+        try:
+            code = super().main(argv, prog_name or "diagcps", complete_var,
+                                standalone_mode=False, **extra)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo("", err=True)
+            _say("cli.interrupted", lang)
+            sys.exit(EXIT_INTERRUPTED)
+        except _Terminated as exc:
+            click.echo("", err=True)
+            _say("cli.terminated", lang)
+            sys.exit(128 + exc.signum)
+        except click.ClickException as exc:
+            from diagcps.usage_errors import one_line
+
+            click.echo(one_line(exc, lang), err=True)
+            sys.exit(exc.exit_code)
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="diagcps")
-@click.option("--verbose", "-v", is_flag=True,
-              help="Log what the tool does (APDUs, errors with their traceback) on stderr.")
-def main(verbose: bool) -> None:
+@click.option("--verbose", "-v", count=True,
+              help="Log what the tool does on stderr: each APDU (personal data masked), each "
+                   "check's start and end, errors with their traceback; -vv adds more.")
+def main(verbose: int) -> None:
     """Diagnostic des cartes CPS et du poste de travail.
 
     Diagnoses French health professional cards (CPS3, CPS4) and the workstation around them,
@@ -122,18 +229,33 @@ def _quiet_warnings(verbose: bool) -> None:
     logger.propagate = False
 
 
-def _configure_logging(verbose: bool) -> None:
+def _configure_logging(verbose: int) -> None:
     """Logs go to stderr only when asked: by default a crashing check shows up in the report
     (status ``error``, with its traceback in the check's details), never as a traceback on the
-    terminal or, worse, in the middle of ``--json`` output."""
-    import logging
-
-    for name in ("diagcps", "apdu"):
+    terminal or, worse, in the middle of ``--json`` output. ``-v``: APDUs, checks, errors;
+    ``-vv``: also the details (non-personal answer data, PC/SC steps)."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    for name in ("diagcps", "apdu", "cardsim"):
         logger = logging.getLogger(name)
-        logger.handlers[:] = [logging.StreamHandler(sys.stderr) if verbose
-                              else logging.NullHandler()]
-        logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+        handler: logging.Handler = logging.NullHandler()
+        if verbose:
+            # The stream is looked up at each record: stderr may be replaced (tests, pagers).
+            handler = _StderrHandler()
+            handler.setFormatter(logging.Formatter(
+                "diagcps %(relativeCreated)7.0f ms %(levelname)-5s %(name)s: %(message)s"))
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
         logger.propagate = False
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 # --- check -------------------------------------------------------------------------------------
@@ -164,12 +286,11 @@ def check(checks: tuple[str, ...], skip: tuple[str, ...], list_checks: bool, rea
     if list_checks:
         _print_check_list(lang, as_json)
         return
-    _refuse_shared_outputs({"--output": output, "--record": record}, {}, as_json)
+    _refuse_shared_outputs({"--output": output, "--record": record}, {}, as_json, lang)
     if virtual_card:
-        from diagcps.profiles import load_profile
         from diagcps.sources import VirtualSource
 
-        card = load_profile(virtual_card)
+        card = _load_profile(virtual_card, lang)
         source: Any = VirtualSource({"Virtual card 00": card}, detail=virtual_card)
     else:
         from diagcps.sources import PcscSource
@@ -194,11 +315,14 @@ def replay(transcript: str, as_json: bool, output: str | None, redact: bool,
     from diagcps.sources import ReplaySource
 
     lang = lang or default_lang()
-    _refuse_shared_outputs({"--output": output}, {"TRANSCRIPT": transcript}, as_json)
+    _refuse_shared_outputs({"--output": output}, {"TRANSCRIPT": transcript}, as_json, lang)
     try:
         recorded = Transcript.load(transcript)
     except TranscriptError as exc:
-        click.echo(printable(f"diagcps: {exc}"), err=True)
+        detail = str(exc)
+        for said in (f"{transcript}: ", f"{transcript} ", f" {transcript}"):
+            detail = detail.replace(said, "")
+        _say("cli.bad_transcript", lang, path=transcript, detail=detail)
         sys.exit(EXIT_USAGE)
     _run(ReplaySource(recorded, Path(transcript).name), checks=(), skip=(), reader=None,
          record=None, as_json=as_json, output=output, redact=redact, lang=lang, now=now)
@@ -233,48 +357,46 @@ def readers(as_json: bool, timeout: float, lang: str | None) -> None:
 
 
 def _fail_listing(code: str, message: str, lang: str, as_json: bool) -> None:
+    import platform
+
     from diagcps import remedies
 
     if as_json:
         click.echo(json.dumps({"readers": [], "error": {"code": code, "message": message}},
                               indent=2))
-    remedy = remedies.remedy_text(code, lang) or message
-    click.echo(printable(f"diagcps: {code}: {remedy}"), err=True)
+    from diagcps import messages
+
+    remedy = remedies.remedy_text(code, lang, platform.system()) or message
+    line = (f"{messages.msg('cli.prefix', lang)}{code} : {' '.join(remedy.split())}"
+            if lang == "fr" else f"diagcps: {code}: {' '.join(remedy.split())}")
+    click.echo(printable(line), err=True)
     sys.exit(EXIT_FAIL)
 
 
-_STATE_WORDS = {
-    "empty": ("vide", "empty"),
-    "present": ("carte présente", "card present"),
-    "mute": ("carte muette", "mute card"),
-    "in_use": ("utilisé par un autre programme", "in use by another program"),
-    "unavailable": ("indisponible", "unavailable"),
-}
-
-
 def _state_word(state: str, lang: str) -> str:
-    fr, en = _STATE_WORDS.get(state, (state, state))
-    return fr if lang == "fr" else en
+    from diagcps import messages
+
+    return messages.label("reader_state", state, lang, state) or state
 
 
 @main.command()
 @click.option("--profile", default="cps3-healthy", show_default=True,
-              help="Card profile name (in fixtures/cards) or path to a profile file.")
+              help="Card profile name (built in: see fixtures/README.md) or path to a profile "
+                   "file.")
 @_output_options
 def demo(profile: str, as_json: bool, output: str | None, redact: bool,
          lang: str | None, now: datetime | None) -> None:
     """Run the whole diagnosis on a built-in virtual CPS card, through a private pcscd."""
     from cardsim.pcscd import PrivatePcscd
     from cardsim.vpcd import VpcdBridge
-    from diagcps.profiles import load_profile
     from diagcps.sources import PcscSource
 
     lang = lang or default_lang()
-    _refuse_shared_outputs({"--output": output}, {}, as_json)
-    card = load_profile(profile)
+    _refuse_shared_outputs({"--output": output}, {}, as_json, lang)
+    card = _load_profile(profile, lang)
     ready, why = PrivatePcscd.available()
     if not ready:
-        click.echo(f"diagcps demo: {why}", err=True)
+        _say("cli.demo_unavailable", lang, why=why)
         sys.exit(EXIT_TOOL)
     with PrivatePcscd() as daemon:
         os.environ.update(daemon.env)
@@ -283,6 +405,16 @@ def demo(profile: str, as_json: bool, output: str | None, redact: bool,
             _wait_for_card(daemon.reader_names[0], timeout_s=5.0)
             _run(PcscSource(), checks=(), skip=(), reader=None, record=None, as_json=as_json,
                  output=output, redact=redact, lang=lang, now=now)
+
+
+def _load_profile(name: str, lang: str) -> Any:
+    from diagcps.profiles import ProfileNotFound, load_profile
+
+    try:
+        return load_profile(name)
+    except ProfileNotFound as exc:
+        _say("cli.profile_missing", lang, name=name, known=", ".join(exc.known) or "-")
+        sys.exit(EXIT_USAGE)
 
 
 def _wait_for_card(reader: str, timeout_s: float) -> None:
@@ -322,7 +454,7 @@ def summary(paths: tuple[str, ...], output: str | None, lang: str | None) -> Non
 
 
 def _refuse_shared_outputs(outputs_: dict[str, str | None], inputs: dict[str, str | None],
-                           as_json: bool) -> None:
+                           as_json: bool, lang: str) -> None:
     """One file per output, none on an input, one output on stdout: checked before anything
     runs (``replay s.json -o s.json`` would overwrite the very transcript it replays)."""
     from diagcps.outputs import STDOUT, OutputRefused, check_distinct
@@ -332,10 +464,10 @@ def _refuse_shared_outputs(outputs_: dict[str, str | None], inputs: dict[str, st
             taken = [name for name, given in outputs_.items()
                      if given == STDOUT and name != "--output"]
             if taken:
-                raise OutputRefused(f"{taken[0]} - and --json both want standard output")
+                raise OutputRefused("both_stdout", option=taken[0])
         check_distinct(outputs_, inputs)
     except OutputRefused as exc:
-        click.echo(printable(f"diagcps: {exc}"), err=True)
+        _say("outputs.refused_line", lang, reason=exc.text(lang))
         sys.exit(EXIT_USAGE)
 
 
@@ -344,9 +476,9 @@ def _refuse_shared_outputs(outputs_: dict[str, str | None], inputs: dict[str, st
 def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader: str | None,
          record: str | None, as_json: bool, output: str | None, redact: bool,
          lang: str, now: datetime | None = None, network: Any = None) -> None:
-    from diagcps import outputs
+    from diagcps import messages, outputs
     from diagcps.checks.selection import UnknownCheck
-    from diagcps.diagnosis import diagnose
+    from diagcps.diagnosis import ReaderChoiceError, diagnose
     from diagcps.report.model import build_report
 
     pseudonyms = None
@@ -354,16 +486,25 @@ def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader:
         from diagcps.report.redact import Pseudonyms
 
         pseudonyms = Pseudonyms()  # drawn for this run only, kept in memory only
+    today = now is _TODAY
     try:
         with _progress(lang) as say:
             diagnosis = diagnose(source, reader_filter=reader, only=checks, skip=skip,
                                  record=bool(record), progress=say, network=network,
-                                 now=now.replace(tzinfo=timezone.utc) if now else None,
-                                 pseudonyms=pseudonyms)
+                                 now=datetime.now(timezone.utc) if today else now,
+                                 pseudonyms=pseudonyms, raise_on_reader_choice=True)
     except UnknownCheck as exc:
-        click.echo(printable(f"diagcps: {exc}. See: diagcps check --list-checks"), err=True)
+        _say("cli.unknown_check", lang, ids=", ".join(exc.ids))
         sys.exit(EXIT_USAGE)
-    report = build_report(diagnosis, lang=lang, redacted=redact)
+    except ReaderChoiceError as exc:
+        key = "cli.reader_not_found" if exc.code == "READER_NOT_FOUND" else "cli.reader_ambiguous"
+        names = " ; ".join(exc.readers) if lang == "fr" else "; ".join(exc.readers)
+        _say(key, lang, wanted=exc.wanted, readers=names or messages.msg("cli.no_readers", lang))
+        sys.exit(EXIT_USAGE)
+    # Redaction protects the files; the person at the screen sees their own card in full.
+    files = diagnosis.for_files or diagnosis
+    report = build_report(files, lang=lang, redacted=redact)
+    screen = build_report(diagnosis, lang=lang) if redact else report
     text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     # Files first, the view next, the failures last: what is on screen at the end is true.
     failures: list[str] = []
@@ -372,17 +513,21 @@ def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader:
     if output:
         if output == outputs.STDOUT:
             stdout_text = text
-        elif _write(output, text, failures):
+        elif _write(output, text, failures, lang):
             written = output
     if record:
-        if diagnosis.transcript is None:
-            failures.append("diagcps: no card was read, no transcript written")
+        if files.transcript is None:
+            failures.append(_said("cli.no_transcript", lang))
         else:
-            saved = json.dumps(diagnosis.transcript.to_json(), indent=2) + "\n"
+            transcript = files.transcript
+            # What support asks first travels with the recording: system, versions, Cryptolib.
+            transcript.host = {k: v for k, v in report["host"].items()
+                               if k != "origin" and (v is None or isinstance(v, (str, bool)))}
+            saved = json.dumps(transcript.to_json(), indent=2) + "\n"
             if record == outputs.STDOUT:
                 stdout_text = saved
             else:
-                _write(record, saved, failures)
+                _write(record, saved, failures, lang)
     code = exit_code(report)
     if stdout_text is not None:
         _stdout(stdout_text)
@@ -404,15 +549,15 @@ def _run(source: Any, *, checks: tuple[str, ...], skip: tuple[str, ...], reader:
                     _silence_stdout()
 
             try:
-                render(report, _ViewConsole(file=stream, highlight=False), output_path=written)
+                render(screen, _ViewConsole(file=stream, highlight=False), output_path=written)
             except BrokenPipeError:
                 _silence_stdout()
     for line in failures:
-        click.echo(printable(line), err=True)
+        click.echo(line, err=True)
     sys.exit(EXIT_USAGE if failures else code)
 
 
-def _write(path: str, text: str, failures: list[str]) -> bool:
+def _write(path: str, text: str, failures: list[str], lang: str) -> bool:
     """Write a file the user asked for (never replacing what is not a file of the user's own;
     atomically: never half a file, even on Ctrl-C); on failure (disk full, folder gone since the
     start, a link put in its place) note why and go on with the rest."""
@@ -421,10 +566,11 @@ def _write(path: str, text: str, failures: list[str]) -> bool:
     try:
         outputs.write(outputs.Target(path, "file"), text)
     except outputs.OutputRefused as exc:
-        failures.append(f"diagcps: cannot write {path}: {exc}")
+        failures.append(_said("cli.cannot_write", lang, path=path, reason=exc.text(lang)))
         return False
     except OSError as exc:
-        failures.append(f"diagcps: cannot write {path}: {exc.strerror or exc}")
+        failures.append(_said("cli.cannot_write", lang, path=path,
+                              reason=str(exc.strerror or exc)))
         return False
     return True
 
@@ -456,11 +602,22 @@ def _silence_stdout() -> None:
 
 
 def exit_code(report: dict[str, Any]) -> int:
+    """0: a whole diagnosis found nothing failing; 1: a check failed; 3: the tool failed;
+    4: nothing failed, but some verdict rests on fewer checks than a whole run (check ids or
+    ``--skip`` given): not a clean bill of health."""
     statuses = {c["status"] for c in report["checks"]}
     if "error" in statuses:
         return EXIT_TOOL
     if "fail" in statuses:
         return EXIT_FAIL
+    replay = (report.get("source") or {}).get("kind") == "replay"
+    for verdict in (report.get("verdicts") or {}).values():
+        if verdict.get("status") == "partial":
+            return EXIT_PARTIAL
+        # Not examined at all because left out (a replay has no workstation: not a choice).
+        if verdict.get("status") == "skipped" and not verdict.get("complete", True) \
+                and not replay:
+            return EXIT_PARTIAL
     return EXIT_OK
 
 
@@ -476,19 +633,19 @@ class _progress:
             return lambda _step: None
         from rich.console import Console
 
-        self._status = Console(stderr=True).status(
-            "Lecture de la carte…" if self.lang == "fr" else "Reading the card…")
+        from diagcps import messages
+
+        self._status = Console(stderr=True).status(messages.msg("progress.reading", self.lang))
         self._status.start()
         return self._update
 
     def _update(self, step: str) -> None:
+        from diagcps import messages
+
         if step.startswith("card:"):
-            reader = step[5:]
-            reader = printable(reader)
-            self._status.update(f"Lecture de la carte ({reader})…" if self.lang == "fr"
-                                else f"Reading the card ({reader})…")
+            self._status.update(messages.msg("progress.reading_in", self.lang, reader=step[5:]))
         elif step == "checks":
-            self._status.update("Vérifications…" if self.lang == "fr" else "Checking…")
+            self._status.update(messages.msg("progress.checking", self.lang))
 
     def __exit__(self, *exc: object) -> None:
         if self._status is not None:
@@ -535,19 +692,6 @@ def _handle_termination() -> None:
 
 
 def run(args: list[str] | None = None) -> None:
-    """Console entry point: click's own handling, except that Ctrl-C ends with a short message
-    and exit code 130 (click would print "Aborted!" and exit 1), SIGTERM with 143 and SIGHUP
-    with 129, each after releasing the card."""
+    """Console entry point (see :class:`_Commands` for how a run ends)."""
     _handle_termination()
-    try:
-        code = main.main(args, prog_name="diagcps", standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("\ndiagcps: interrompu / interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except _Terminated as exc:
-        click.echo("\ndiagcps: arrêté / terminated", err=True)
-        sys.exit(128 + exc.signum)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+    main.main(args, prog_name="diagcps")

@@ -7,22 +7,25 @@ card check looks at that one reading. Nothing here prints.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from apdu.errors import ApduError
 from apdu.transcript import Provenance, RecordingTransport, Transcript
-from apdu.transport import ApduLimit
+from apdu.transport import ApduLimit, TransportLayer
 from diagcps.checks.context import CheckContext
 from diagcps.checks.registry import RunResult, run_checks
-from diagcps.checks.selection import select_checks
+from diagcps.checks.selection import applicable, select_checks
 from diagcps.sources import CardSource, ReaderView, SourceError
 
 log = logging.getLogger(__name__)
+#: ``-v`` shows every exchange with the card here (response data masked, see ApduLog).
+apdu_log = logging.getLogger("diagcps.apdu")
 
 Progress = Callable[[str], None]
 
@@ -63,11 +66,43 @@ class Diagnosis:
     #: This run, named in its report and transcript; and the run a replayed transcript came from.
     run_id: str | None = None
     source_run_id: str | None = None
+    #: Check ids left out with ``--skip`` (the verdicts say what that removed).
+    skipped: list[str] = field(default_factory=list)
+    #: The computer the card was used on, as a replayed transcript recorded it.
+    recorded_host: dict[str, Any] | None = None
+    #: When the replayed transcript was recorded (the date the diagnosis is judged at).
+    recorded_at: datetime | None = None
+    #: A redacted run's diagnosis for its files (report, transcript): the same facts judged on
+    #: pseudonyms. The run's own results above, shown on the screen, keep the real values.
+    for_files: Diagnosis | None = None
 
     @property
     def reading(self) -> Any | None:
         outcome = self.outcomes.get(self.diagnosed or "")
         return outcome.reading if outcome else None
+
+
+class ReaderChoiceError(Exception):
+    """``--reader`` matched no reader or several: a usage error, told before anything is read."""
+
+    def __init__(self, code: str, wanted: str, readers: list[str]) -> None:
+        super().__init__(f"{code}: {wanted!r} among {readers}")
+        self.code = code
+        self.wanted = wanted
+        self.readers = readers
+
+
+def recorded_moment(source: CardSource) -> datetime | None:
+    """When a replayed transcript was recorded, or None (not a replay, or not recorded)."""
+    transcript = getattr(source, "transcript", None)
+    stamp = getattr(getattr(transcript, "provenance", None), "recorded_at", None)
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def diagnose(
@@ -83,18 +118,29 @@ def diagnose(
     dictionary: Path | None = None,
     network: Any | None = None,
     pseudonyms: Any | None = None,
+    raise_on_reader_choice: bool = False,
 ) -> Diagnosis:
-    """``pseudonyms`` (a :class:`~diagcps.report.redact.Pseudonyms`): redact this run; the
-    readings and the transcript are pseudonymised before any check speaks of them."""
+    """Gather the facts, then run the checks. With ``raise_on_reader_choice``, a ``--reader``
+    that matches no reader or several raises :class:`ReaderChoiceError` before any card is
+    read (the command line makes it a usage error). ``pseudonyms`` (a
+    :class:`~diagcps.report.redact.Pseudonyms`): redact this run; the readings and the
+    transcript are pseudonymised before any check speaks of them."""
     from diagcps.report.redact import new_run_id
 
-    now = now or datetime.now(timezone.utc)
+    recorded_at = recorded_moment(source)
+    # A replay is judged at the date it was recorded, unless asked otherwise: a card that
+    # "expires soon" then must not read "has expired" on the support desk's computer later.
+    now = now or recorded_at or datetime.now(timezone.utc)
     say = progress or (lambda _message: None)
     diagnosis = Diagnosis(source.kind, source.detail, now, reader_filter=reader_filter)
+    diagnosis.recorded_at = recorded_at
+    diagnosis.recorded_host = getattr(getattr(source, "transcript", None), "host", None)
     diagnosis.run_id = pseudonyms.run_id if pseudonyms is not None else new_run_id()
-    diagnosis.redacted = pseudonyms is not None or bool(getattr(source, "redacted", False))
+    diagnosis.redacted = bool(getattr(source, "redacted", False))
     diagnosis.source_run_id = getattr(source, "run_id", None)
+    pseudonymised: dict[str, Any] = {}
     specs = select_checks(only=only, skip=skip, source_kind=source.kind)
+    diagnosis.skipped = [i for i in skip if i in {spec.id for spec in applicable(source.kind)}]
     wants_card = any(spec.id.startswith("card.") for spec in specs)
     from diagcps.network.family import start_probe
 
@@ -115,6 +161,9 @@ def diagnose(
 
         dictionary = installed_dictionary(ctx.system, ctx.root, ctx.env)
     candidates = _select_readers(diagnosis)
+    if diagnosis.selection_error and raise_on_reader_choice:
+        raise ReaderChoiceError(diagnosis.selection_error, reader_filter or "",
+                                [r.name for r in diagnosis.readers])
     if wants_card:
         for reader in candidates:
             if reader.state != "present":
@@ -131,8 +180,13 @@ def diagnose(
                                now.strftime("%Y-%m-%dT%H:%M:%SZ"), run_id=diagnosis.run_id),
                     reader=reader.name,
                 )
-            if diagnosis.redacted:
-                transcript = _redact_card(outcome, transcript, pseudonyms, now)
+            if pseudonyms is not None:
+                transcript, pseudonymised[reader.name] = _redact_card(outcome, transcript,
+                                                                      pseudonyms, now)
+            elif diagnosis.redacted:  # replaying a redacted transcript: pseudonyms already
+                from diagcps.report.redact import mask_replayed_reading
+
+                outcome.reading = mask_replayed_reading(outcome.reading)
             if record and transcript is not None and diagnosis.transcript is None:
                 diagnosis.transcript = transcript
     diagnosis.diagnosed = _choose_diagnosed(diagnosis, candidates)
@@ -142,26 +196,42 @@ def diagnose(
     diagnosis.network = ctx.facts["network"] = pending_network.wait()
     say("checks")
     diagnosis.results = run_checks(specs, ctx)
+    if pseudonyms is not None:
+        diagnosis.for_files = _for_files(diagnosis, pseudonymised, pseudonyms, specs, ctx)
     return diagnosis
 
 
-def _redact_card(outcome: CardOutcome, transcript: Transcript | None, pseudonyms: Any,
-                 now: datetime) -> Transcript | None:
-    """Pseudonyms in place of the card's personal values, before any check looks at them: in
-    the transcript first (which makes the certificates' stand-ins), then in the reading."""
-    from diagcps.report.redact import mask_replayed_reading, pseudonymise_reading
+def _for_files(diagnosis: Diagnosis, pseudonymised: dict[str, Any], pseudonyms: Any,
+               specs: list[Any], ctx: CheckContext) -> Diagnosis:
+    """The same diagnosis for the files of a redacted run: the checks judged again on the
+    pseudonymised readings, so that every summary and detail speaks of pseudonyms, field by field
+    (never by searching text). Judging is cheap; what is slow or touches the card (the reading,
+    the network, the middleware probe) is not done twice: the checks reuse the facts gathered for
+    the screen's diagnosis."""
+    files = replace(diagnosis, outcomes={
+        name: replace(outcome, reading=pseudonymised.get(name, outcome.reading))
+        for name, outcome in diagnosis.outcomes.items()})
+    files.redacted = True
+    facts = {**ctx.facts, **_facts(files), "pseudonyms": pseudonyms}
+    files.results = run_checks(specs, replace(ctx, facts=facts))
+    return files
 
-    if pseudonyms is None:  # replaying a redacted transcript: already pseudonyms
-        outcome.reading = mask_replayed_reading(outcome.reading)
-        return transcript
+
+def _redact_card(outcome: CardOutcome, transcript: Transcript | None, pseudonyms: Any,
+                 now: datetime) -> tuple[Transcript | None, Any]:
+    """The transcript and the reading with pseudonyms in place of the card's personal values:
+    the transcript first (which makes the certificates' stand-ins), then the reading. The
+    outcome keeps the real reading, for the screen of the person whose card it is."""
+    from diagcps.report.redact import pseudonymise_reading
     from diagcps.report.transcript_redact import redact_transcript
 
     readings = [outcome.reading] if outcome.reading is not None else []
     if transcript is not None:
         transcript = redact_transcript(transcript, pseudonyms, readings)
+    reading = None
     if outcome.reading is not None:
-        outcome.reading = pseudonymise_reading(outcome.reading, pseudonyms, now)
-    return transcript
+        reading = pseudonymise_reading(outcome.reading, pseudonyms, now)
+    return transcript, reading
 
 
 def _select_readers(diagnosis: Diagnosis) -> list[ReaderView]:
@@ -216,8 +286,10 @@ def _read_once(
         outcome.open_error, outcome.open_message = exc.code, str(exc)
         return outcome, None
     recorder = RecordingTransport(transport) if record else None
+    logged = ApduLog(recorder or transport) if apdu_log.isEnabledFor(logging.INFO) else None
     try:
-        outcome.reading = read_card(ApduLimit(recorder or transport, MAX_APDUS_PER_CARD),
+        outcome.reading = read_card(ApduLimit(logged or recorder or transport,
+                                              MAX_APDUS_PER_CARD),
                                     now=now, dictionary=dictionary)
     except Exception as exc:  # read_card never raises for the card's doing: this is our bug
         log.error("reading the card in %s crashed:\n%s", reader.name, traceback.format_exc())
@@ -265,3 +337,35 @@ def _facts(diagnosis: Diagnosis) -> dict[str, Any]:
         "generations": generations,
         "certificate_dates": dates,
     }
+
+
+#: Instructions whose answers carry no personal data: SELECT (the file's control parameters) and
+#: GET DATA (PIN counters, lifecycle). READ BINARY / READ RECORD / GET RESPONSE answers carry the
+#: serial number, the holder's identity and certificates: their data is never logged.
+_NOT_PERSONAL_INS = frozenset({0xA4, 0xCA, 0xCB, 0x20})
+
+
+class ApduLog(TransportLayer):
+    """Logs each exchange with the card: ``-v`` the command, status word and data length;
+    ``-vv`` (DEBUG) also the answer's data, for the instructions that carry nothing personal."""
+
+    #: The instruction a GET RESPONSE (C0) fetches the rest of (T=0 chaining).
+    _chained_ins: int | None = None
+
+    def transmit(self, command: Any) -> Any:
+        ins = self._chained_ins if command.ins == 0xC0 else command.ins
+        self._chained_ins = ins
+        started = time.perf_counter()
+        apdu_log.info("> %s", command.hex())
+        try:
+            response = self.inner.transmit(command)
+        except Exception as exc:
+            apdu_log.info("< no answer: %s", exc)
+            raise
+        ms = (time.perf_counter() - started) * 1000
+        data = bytes(response.data)
+        shown = f"[{len(data)} bytes]" if data else ""
+        if data and apdu_log.isEnabledFor(logging.DEBUG) and ins in _NOT_PERSONAL_INS:
+            shown = data.hex().upper()
+        apdu_log.info("< %04X %s(%.1f ms)", response.sw, f"{shown} " if shown else "", ms)
+        return response

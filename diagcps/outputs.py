@@ -27,7 +27,19 @@ STDOUT = "-"
 
 
 class OutputRefused(ValueError):
-    """The target cannot be written without replacing something that is not ours (one line)."""
+    """The target cannot be written without replacing something that is not ours (one line).
+
+    It carries a key of the messages catalogue (``outputs.<key>``) and its fields, so that the
+    command line says it in the user's language; ``str()`` is the English sentence."""
+
+    def __init__(self, key: str, **fields: str) -> None:
+        self.key, self.fields = key, fields
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str) -> str:
+        from diagcps import messages
+
+        return messages.msg(f"outputs.{self.key}", lang, **self.fields)
 
 
 @dataclass(frozen=True)
@@ -55,32 +67,31 @@ def classify(given: str) -> Target:
     except FileNotFoundError:
         folder = path.parent
         if not folder.is_dir():
-            raise OutputRefused(f"the folder {str(folder)!r} does not exist") from None
+            raise OutputRefused("folder_missing", folder=str(folder)) from None
         if not os.access(folder, os.W_OK):
-            raise OutputRefused(f"the folder {str(folder)!r} is not writable") from None
+            raise OutputRefused("folder_readonly", folder=str(folder)) from None
         return Target(given, "new")
     except OSError as exc:
-        raise OutputRefused(f"cannot inspect {given!r}: {exc.strerror or exc}") from exc
+        raise OutputRefused("cannot_inspect", path=given,
+                            reason=str(exc.strerror or exc)) from exc
     if stat.S_ISLNK(info.st_mode):
         try:
             target = os.stat(path)
         except OSError:
-            raise OutputRefused(f"{given!r} is a symbolic link to nothing; "
-                                "give the path of the file itself") from None
+            raise OutputRefused("dangling_link", path=given) from None
         if _is_stream(target.st_mode):
             return Target(given, "stream")
-        raise OutputRefused(f"{given!r} is a symbolic link; give the path of the file itself")
+        raise OutputRefused("link", path=given)
     if _is_stream(info.st_mode):
         return Target(given, "stream")
     if stat.S_ISDIR(info.st_mode):
-        raise OutputRefused(f"{given!r} is a folder")
+        raise OutputRefused("is_folder", path=given)
     if not stat.S_ISREG(info.st_mode):
-        raise OutputRefused(f"{given!r} is not a regular file (a device or a socket): "
-                            "it is not replaced")
+        raise OutputRefused("not_regular", path=given)
     if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
-        raise OutputRefused(f"{given!r} belongs to another user: it is not replaced")
+        raise OutputRefused("other_user", path=given)
     if not os.access(path.parent, os.W_OK):
-        raise OutputRefused(f"the folder {str(path.parent)!r} is not writable")
+        raise OutputRefused("folder_readonly", folder=str(path.parent))
     return Target(given, "file")
 
 
@@ -118,7 +129,7 @@ def check_distinct(outputs: dict[str, str | None], inputs: dict[str, str | None]
         if key[0] == "stream":
             continue
         if key in seen:
-            raise OutputRefused(f"{name} {given!r} is also {seen[key]}: one file each")
+            raise OutputRefused("same_file", option=name, path=given, other=seen[key])
         seen[key] = name
 
 

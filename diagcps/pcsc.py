@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import queue
 import sys
 import threading
@@ -45,10 +46,17 @@ from apdu.response import ResponseApdu
 
 T = TypeVar("T")
 
+#: ``-vv`` shows the PC/SC steps here (connection, transaction, release).
+log = logging.getLogger(__name__)
+
 DEFAULT_TIMEOUT_S = 5.0
 #: How long a broken exchange waits for the reader to tell a removal from a mute card: pcscd
 #: polls readers every 400 ms, so a removal is known within one poll.
 _SETTLE_S = 1.0
+#: After Ctrl-C or SIGTERM, how long closing waits for the exchange in flight to end, so that the
+#: card is left as found (transaction ended, SCARD_LEAVE_CARD): a card answers within tens of
+#: milliseconds; the whole exit must stay under half a second.
+_INTERRUPTED_GRACE_S = 0.25
 
 # --- return codes (identical in pcsc-lite and WinSCard) -----------------------------------------
 
@@ -263,6 +271,8 @@ class _Worker:
 
     def __init__(self, name: str) -> None:
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        #: Set when the caller stopped waiting (Ctrl-C, SIGTERM) while a call was still running.
+        self.interrupted = False
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
 
@@ -282,7 +292,14 @@ class _Worker:
         box: list[tuple[bool, Any]] = []
         done = threading.Event()
         self._jobs.put((fn, box, done))
-        if not done.wait(max(timeout_s, 0.0)):
+        try:
+            finished = done.wait(max(timeout_s, 0.0))
+        except BaseException:
+            # A signal (Ctrl-C) landed while the call runs: the call goes on in the library.
+            if not done.is_set():
+                self.interrupted = True
+            raise
+        if not finished:
             raise _Expired
         ok, value = box[0]
         if ok:
@@ -516,6 +533,7 @@ class PcscTransport:
                     code="CARD_IN_USE",
                 ) from None
             raise
+        log.debug("%s: connected (shared)", self.reader_name)
         self._call(status, deadline, "reading the card status")
         if self._protocol not in (SCARD_PROTOCOL_T0, SCARD_PROTOCOL_T1):
             raise PcscError(
@@ -531,6 +549,7 @@ class PcscTransport:
         def begin() -> None:
             check(self._scard.SCardBeginTransaction(card), "SCardBeginTransaction")
             self._in_transaction = True
+            log.debug("%s: transaction begun", self.reader_name)
 
         try:
             self._worker.call(begin, deadline - time.monotonic())
@@ -699,11 +718,26 @@ class PcscTransport:
                 with contextlib.suppress(Exception):
                     scard.SCardReleaseContext(context)
 
+        if not self._stuck and self._worker.interrupted:
+            # Interrupted (Ctrl-C, SIGTERM) in the middle of an exchange: a card answers within
+            # milliseconds, a mute card never will, and Ctrl-C must not wait the whole --timeout
+            # for it. Wait a moment for the exchange in flight; if it ends, clean up as usual
+            # (the card is left as found); if not, leave the clean-up queued behind it: the
+            # process ends and pcscd closes the connection it leaves.
+            try:
+                self._worker.call(lambda: None, _INTERRUPTED_GRACE_S)
+            except _Expired:
+                self._stuck = True
+            else:
+                log.debug("%s: the exchange in flight ended after the interruption",
+                          self.reader_name)
         if self._stuck:
             self._worker.submit(cleanup)
         else:
             with contextlib.suppress(_Expired):
                 self._worker.call(cleanup, self.timeout_s)
+        log.debug("%s: transaction ended, disconnected (SCARD_LEAVE_CARD)%s", self.reader_name,
+                  " once the stuck call returns" if self._stuck else "")
         self._worker.stop()
 
     def __enter__(self) -> PcscTransport:

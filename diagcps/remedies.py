@@ -27,7 +27,8 @@ class Remedy:
         return self.en if lang == "en" else self.fr
 
 
-def _load_catalogue() -> tuple[dict[str, Text], dict[str, Remedy]]:
+def _load_catalogue() -> tuple[dict[str, Text], dict[str, Remedy],
+                            dict[str, dict[str, Text]]]:
     # The texts are data (catalogue/remedies.toml), so a translator or a support agent can
     # correct a sentence without touching code.
     if sys.version_info >= (3, 11):
@@ -44,10 +45,13 @@ def _load_catalogue() -> tuple[dict[str, Text], dict[str, Remedy]]:
     unknown = {r.channel for r in remedies.values()} - set(channels) - {None}
     if unknown:
         raise RuntimeError(f"remedies.toml names unknown support channels: {sorted(unknown)}")
-    return channels, remedies
+    variants = {code: {system: Text(entry["fr"], entry["en"])
+                       for system, entry in systems.items()}
+                for code, systems in raw.get("os_variants", {}).items()}
+    return channels, remedies, variants
 
 
-SUPPORT_CHANNELS, _REMEDIES = _load_catalogue()
+SUPPORT_CHANNELS, _REMEDIES, _OS_VARIANTS = _load_catalogue()
 
 ALL_CODES: frozenset[str] = frozenset(_REMEDIES)
 
@@ -57,12 +61,15 @@ def remedy_for(code: str) -> Remedy | None:
     return _REMEDIES.get(code)
 
 
-def remedy_text(code: str, lang: str) -> str | None:
-    """The remedy in ``lang`` ("fr" or "en"), followed by the support channel line if any."""
+def remedy_text(code: str, lang: str, system: str | None = None) -> str | None:
+    """The remedy in ``lang`` ("fr" or "en"), followed by the support channel line if any.
+    ``system`` ("Linux", "Darwin", "Windows") picks the steps for that system only, when the
+    catalogue has them (``[os_variants.CODE.System]``)."""
     remedy = _REMEDIES.get(code)
     if remedy is None:
         return None
-    text = remedy.text(lang)
+    variant = _OS_VARIANTS.get(code, {}).get(system or "")
+    text = variant.get(lang) if variant else remedy.text(lang)
     if remedy.channel is not None:
         text += "\n" + SUPPORT_CHANNELS[remedy.channel].get(lang)
     return text
@@ -78,6 +85,13 @@ class OrderPage(NamedTuple):
     url: str
     #: Delay or other remark, None when there is nothing to add.
     note: Text | None
+
+    @property
+    def name_en(self) -> str:
+        from diagcps import messages
+
+        code = next((c for c, p in ORDER_PAGES.items() if p is self), "")
+        return str(messages.table("profession_en").get(code, self.name_fr))
 
 
 # Keyed by G15 profession code.
@@ -148,23 +162,26 @@ def _contact_details_line(profession_code: str | None, lang: str) -> str:
         f"à jour auprès de votre ordre professionnel. {page.name_fr} : mettez-les à jour sur "
         f"{page.url}{note}.",
         "Activation without the card most often fails because your contact details are out of "
-        f"date with your professional order. {page.name_fr}: update them at {page.url}{note}.",
+        f"date with your professional order. {page.name_en}: update them at {page.url}{note}.",
     ).get(lang)
 
 
-def ecps_help(profession_code: str | None, national_id: str | None, lang: str) -> list[str]:
-    """Lines that help the holder activate an e-CPS, in ``lang``."""
+def ecps_help(profession_code: str | None, national_id: str | None, lang: str,
+              *, with_card: bool = True) -> list[str]:
+    """Lines that help the holder activate an e-CPS, in ``lang``; ``with_card=False`` leaves
+    out activating it with the card (a blocked PIN cannot do that until it is unblocked)."""
     lines = [
         _identifier_line(national_id, lang),
         _contact_details_line(profession_code, lang),
-        Text(
+    ]
+    if with_card:
+        lines.append(Text(
             f"Pour l’activer avec votre carte, rendez-vous sur {ECPS_WALLET_URL}, la carte dans "
             "le lecteur ; si cela échoue sur cet ordinateur, essayez un autre poste ou un autre "
             "lecteur.",
             f"To activate it with your card, go to {ECPS_WALLET_URL} with the card in the "
             "reader; if that fails on this computer, try another computer or reader.",
-        ).get(lang),
-    ]
+        ).get(lang))
     if profession_code == _NURSE:
         lines.append(
             Text(

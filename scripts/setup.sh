@@ -41,6 +41,9 @@ fi
 
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
+# setuptools tells every editable install where its files live ("Editable installation."):
+# information only, silenced so that a set-up prints nothing but real problems.
+export PYTHONWARNINGS="ignore:Editable installation"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 if [ "$mode" = demo ]; then
   .venv/bin/python -m pip install -q -e . >/dev/null

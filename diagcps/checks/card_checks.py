@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from diagcps import messages
 from diagcps.checks.base import CheckResult, Status, Text, finding, ok
 from diagcps.checks.registry import check
 
@@ -110,16 +111,21 @@ def card_pin(ctx: Any) -> CheckResult:
                            "épuisés.",
                            "Card definitively blocked: PIN and unblock code both exhausted.",
                            **details)
-        return finding(Status.FAIL, "PIN_BLOCKED", "Le code porteur est bloqué.",
-                       "The PIN is blocked.", **details)
+        # Whether the unblock code can still be used is the first thing the holder needs.
+        if unblock.state in ("ok", "low", "last_try") and unblock.tries_left is not None:
+            said = messages.text("pin.blocked_unblock_ok", count=unblock.tries_left,
+                                 max=unblock.tries_max if unblock.tries_max is not None else "?")
+        else:
+            said = messages.text("pin.blocked_unblock_unknown")
+        return finding(Status.FAIL, "PIN_BLOCKED", said.fr, said.en, **details,
+                       unblock_state=unblock.state, unblock_tries_left=unblock.tries_left)
     if pin.state == "last_try":
         return finding(Status.WARNING, "PIN_LAST_TRY",
                        "Il ne reste qu'un seul essai du code porteur.",
                        "Only one PIN try is left.", **details)
     if pin.state == "low":
-        return finding(Status.WARNING, "PIN_LOW",
-                       f"Il reste {pin.tries_left} essais du code porteur sur {pin.tries_max}.",
-                       f"{pin.tries_left} PIN tries left out of {pin.tries_max}.", **details)
+        said = messages.text("pin.low", count=pin.tries_left, max=pin.tries_max)
+        return finding(Status.WARNING, "PIN_LOW", said.fr, said.en, **details)
     if pin.state == "verified":
         return finding(Status.OK, "PIN_VERIFIED",
                        "Le code porteur a déjà été saisi par un autre programme.",
@@ -187,10 +193,56 @@ def card_identity(ctx: Any) -> CheckResult:
         return finding(Status.WARNING, "CARD_IDENTITY_UNREADABLE",
                        f"Identifiant {holder.national_id} : la clé de contrôle est fausse.",
                        f"Identifier {holder.national_id}: the check digit is wrong.", **details)
+    summary = {lang: messages.msg("identity.summary", lang, name=_name(holder, lang),
+                                  national_id=holder.national_id,
+                                  what=_what(reading, holder, lang))
+               for lang in ("fr", "en")}
+    return ok(summary["fr"], summary["en"], **details, card_kind=reading.kind)
+
+
+#: A holder name longer than this is cut (with "…"): the identifier and profession that follow
+#: must stay in view.
+_NAME_MAX = 48
+
+
+def _shortened(name: str) -> str:
+    return name if len(name) <= _NAME_MAX else name[:_NAME_MAX - 1].rstrip() + "…"
+
+
+def _name(holder: Any, lang: str) -> str:
+    """The name as the card shows it (civility, practice name, first name), the civility in
+    ``lang``, cut when very long."""
     name = holder.display_name or holder.practice_name or ""
-    profession = holder.profession or holder.profession_code or ""
-    return ok(f"{name} — {profession}, identifiant {holder.national_id}.",
-              f"{name} — {profession}, identifier {holder.national_id}.", **details)
+    civility = holder.civility
+    if lang == "en" and civility and name.startswith(civility + " "):
+        english = messages.table("civility_en").get(holder.civility_code or "")
+        if english:
+            name = english + name[len(civility):]
+    return _shortened(name)
+
+
+def _what(reading: Any, holder: Any, lang: str) -> str:
+    """The holder's profession, in ``lang``, and the card type when it is not a plain CPS (a CPF
+    has no profession of its own: it is the card of someone in training)."""
+    def named(code: str | None, label: str | None) -> str | None:
+        if lang == "en" and code:
+            return messages.table("profession_en").get(code) or label
+        return label or code
+
+    profession = named(holder.profession_code, holder.profession)
+    training = named(getattr(holder, "training_profession_code", None),
+                     getattr(holder, "training_profession", None))
+    kind = reading.kind
+    parts = []
+    if kind and kind != "CPS":
+        parts.append(messages.label("card_kind_short", kind, lang) or kind)
+    if profession:
+        parts.append(profession)
+    elif training:
+        parts.append(messages.msg("identity.training", lang, profession=training))
+    elif kind == "CPF":
+        parts.append(messages.msg("identity.training_unknown", lang))
+    return ", ".join(parts) or messages.msg("view.unknown", lang)
 
 
 @check("card.validity", "Validité de la carte", "Card validity", needs=("card.detected",))

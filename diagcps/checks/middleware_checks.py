@@ -9,7 +9,7 @@ time-out makes pcscd reset the card, which would log the other program out.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +165,6 @@ def workstation_middleware(ctx: Any) -> CheckResult:
         DEFAULT_TIMEOUT_S,
         elf_architecture,
         host_architecture,
-        probe_module,
     )
 
     cryptolib = cryptolib_facts(ctx)
@@ -194,8 +193,7 @@ def workstation_middleware(ctx: Any) -> CheckResult:
 
     module = _module_path(ctx, cryptolib.library_path)
     timeout_s = float(ctx.facts.get(PROBE_TIMEOUT_FACT) or DEFAULT_TIMEOUT_S)
-    result = probe_module(module, timeout_s=timeout_s, env=dict(ctx.env),
-                          launcher=tuple(ctx.facts.get(PROBE_LAUNCHER_FACT) or ()))
+    result = _probe(ctx, module, timeout_s)
     details: dict[str, Any] = {"module": cryptolib.library_path, "reader": view.name,
                                **{k: v for k, v in asdict(result).items() if k != "module"}}
     details["installed_pkcs11_version"] = cryptolib.pkcs11_version
@@ -206,6 +204,40 @@ def workstation_middleware(ctx: Any) -> CheckResult:
     if result.outcome == "timeout":
         return judged  # the card was just reset: no second module on it
     return _with_opensc(ctx, judged, view.name, timeout_s)
+
+
+def _probe(ctx: Any, module: Path, timeout_s: float, *, opensc: bool = False) -> Any:
+    """Ask the module once per run: a redacted run judges its checks twice (screen, files), and
+    the module must not be loaded twice on the card. In the files' judgement (``pseudonyms`` in
+    the facts) the token's serial and holder name are replaced by the run's pseudonyms, the same
+    ones as the card's, so that the comparison still holds and nothing real is written."""
+    from diagcps.workstation.pkcs11_probe import probe_module, token_serial
+
+    cache = ctx.facts.setdefault("pkcs11_probes", {})
+    key = (str(module), timeout_s)
+    if key not in cache:
+        result = probe_module(module, timeout_s=timeout_s, env=dict(ctx.env),
+                              launcher=tuple(ctx.facts.get(PROBE_LAUNCHER_FACT) or ()))
+        if opensc:
+            for _slot, token in result.tokens():
+                token.serial = token_serial(token.serial)
+        cache[key] = result
+    pseudonyms = ctx.facts.get("pseudonyms")
+    return cache[key] if pseudonyms is None else _pseudonymised(cache[key], pseudonyms)
+
+
+def _pseudonymised(result: Any, pseudonyms: Any) -> Any:
+    slots = []
+    for slot in result.slots:
+        token = slot.token
+        if token is not None:
+            # The Cryptolib's label is "CPS3 <NAME>": the generation stays, the name does not.
+            generation, _, name = token.label.partition(" ")
+            label = f"{generation} {pseudonyms.name(name)}" if name else generation
+            token = replace(token, label=label,
+                            serial=pseudonyms.digits(token.serial) if token.serial else "")
+        slots.append(replace(slot, token=token))
+    return replace(result, slots=slots)
 
 
 def _opensc_libraries(ctx: Any) -> list[str]:
@@ -228,19 +260,15 @@ def _with_opensc(ctx: Any, judged: CheckResult, reader: str, timeout_s: float) -
     """When a browser is configured with OpenSC's module, ask it too: that is the module the
     browser may use for the card instead of the Cryptolib."""
     from diagcps.text import Text
-    from diagcps.workstation.pkcs11_probe import OUTCOME_OK, probe_module, token_serial
+    from diagcps.workstation.pkcs11_probe import OUTCOME_OK
 
     libraries = _opensc_libraries(ctx)
     if not libraries:
         return judged
     seen = []
     for library in libraries:
-        result = probe_module(_module_path(ctx, library), timeout_s=timeout_s,
-                              env=dict(ctx.env),
-                              launcher=tuple(ctx.facts.get(PROBE_LAUNCHER_FACT) or ()))
+        result = _probe(ctx, _module_path(ctx, library), timeout_s, opensc=True)
         token = _token_for(result, reader, None) if result.outcome == OUTCOME_OK else None
-        if token is not None:
-            token.serial = token_serial(token.serial)
         seen.append({"library": library, "outcome": result.outcome, "error": result.error,
                      "killed": result.killed, "library_description": result.library_description,
                      "token": asdict(token) if token is not None else None})

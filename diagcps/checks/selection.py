@@ -1,6 +1,6 @@
 """Which checks run, in which order: every registered check, or those asked for (with what they
 need), less those skipped. A replayed transcript says nothing about this workstation, so replay
-runs the reader and card checks only."""
+runs the service, reader and card checks only (the service check knows it is a replay)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from diagcps.checks.registry import REGISTRY
 
 #: Groups in the order a person reads a diagnosis: the machine, the service, readers, the card.
 GROUP_ORDER = ("host", "pcsc", "reader", "card", "workstation", "network")
-REPLAY_GROUPS = ("reader", "card")
+REPLAY_GROUPS = ("pcsc", "reader", "card")
 
 
 class UnknownCheck(ValueError):
@@ -59,3 +59,29 @@ def select_checks(
     if source_kind == "replay":
         chosen = [s for s in chosen if s.id.split(".")[0] in REPLAY_GROUPS]
     return chosen
+
+
+def applicable(source_kind: str = "pcsc") -> list[CheckSpec]:
+    """Every check a whole run on this kind of source would run."""
+    specs = ordered()
+    if source_kind == "replay":
+        specs = [s for s in specs if s.id.split(".")[0] in REPLAY_GROUPS]
+    return specs
+
+
+def removed_by(skip: Iterable[str]) -> dict[str, list[str]]:
+    """For each check left out with ``--skip``, the checks that need it, directly or not, and so
+    cannot run either."""
+    registry = load_all()
+    removed: dict[str, list[str]] = {}
+    for skipped in skip:
+        gone = {skipped}
+        changed = True
+        while changed:
+            changed = False
+            for spec in registry.values():
+                if spec.id not in gone and gone & set(spec.needs):
+                    gone.add(spec.id)
+                    changed = True
+        removed[skipped] = [s.id for s in ordered() if s.id in gone - {skipped}]
+    return removed

@@ -4,6 +4,7 @@ verdicts first (does the card work? is this workstation compatible?)."""
 from __future__ import annotations
 
 import json
+import platform
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime, timezone
 from importlib import resources
@@ -11,17 +12,18 @@ from typing import Any
 
 from diagcps import remedies
 from diagcps._version import __version__
-from diagcps.checks.base import Status, Text
+from diagcps.checks.base import Status
 from diagcps.checks.registry import RunResult
 from diagcps.diagnosis import Diagnosis
 from diagcps.network.report import network_section, network_verdict
+from diagcps.report import verdicts
 from diagcps.report.redact import MASKED, mask_accounts
 
 SCHEMA_VERSION = "1"
 #: Additions to version 1 that its readers may ignore (1: the ``network`` section and verdict).
 SCHEMA_REVISION = 1
 CARD_GROUPS = ("card",)
-WORKSTATION_GROUPS = ("host", "pcsc", "reader", "workstation")
+WORKSTATION_GROUPS = verdicts.WORKSTATION_GROUPS
 
 
 def load_schema() -> dict[str, Any]:
@@ -35,6 +37,8 @@ def build_report(diagnosis: Diagnosis, *, lang: str = "fr", redacted: bool = Fal
     redacted = redacted or diagnosis.redacted
     worst = max((r.result.status.severity for r in results), default=0)
     status = {0: "ok", 1: "warning", 2: "fail", 3: "error"}[worst]
+    # Remedies speak of the system the card was used on: the user's, in a replay.
+    system = (getattr(diagnosis, "recorded_host", None) or {}).get("os") or platform.system()
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "schema_revision": SCHEMA_REVISION,
@@ -44,21 +48,30 @@ def build_report(diagnosis: Diagnosis, *, lang: str = "fr", redacted: bool = Fal
         "lang": lang,
         "redacted": redacted,
         "verdicts": {
-            "card": card_verdict(diagnosis, lang),
-            "workstation": workstation_verdict(diagnosis, lang),
+            **verdicts.verdicts(diagnosis, lang),
             "network": network_verdict(results, diagnosis.network, lang),
         },
         "source": {"kind": diagnosis.source_kind, "detail": diagnosis.source_detail},
         "run_id": diagnosis.run_id,
-        "host": host or _host_from_results(results),
+        "host": host or _host(diagnosis),
         "readers": [_reader(diagnosis, r) for r in diagnosis.readers],
-        "checks": [_check(r, lang) for r in results],
+        "checks": [_check(r, lang, system) for r in results],
         "help": {"ecps": _ecps(diagnosis, lang), "support": _support(results, lang)},
         "network": network_section(diagnosis.network),
     }
     if diagnosis.source_run_id:
         # The run that recorded the replayed transcript: its report has this run_id.
         report["source"]["run_id"] = diagnosis.source_run_id
+    if diagnosis.source_kind == "replay":
+        recorded_at = getattr(diagnosis, "recorded_at", None)
+        report["replay"] = {
+            "recorded_at": recorded_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if recorded_at else None,
+            # "recorded": judged at the recording's date (the default); "given": --now;
+            # "unrecorded": the transcript does not say when it was recorded (judged today).
+            "judged_at": "unrecorded" if recorded_at is None
+            else "recorded" if recorded_at == diagnosis.now else "given",
+        }
     if redacted:
         # The card's values are pseudonyms already (the reading was pseudonymised before the
         # checks ran, field by field): what is left are the user's paths and login name.
@@ -67,110 +80,19 @@ def build_report(diagnosis: Diagnosis, *, lang: str = "fr", redacted: bool = Fal
 
 
 # --- verdicts --------------------------------------------------------------------------------
-
-def _group(results: list[RunResult], groups: tuple[str, ...]) -> list[RunResult]:
-    return [r for r in results if r.spec.id.split(".")[0] in groups]
-
-
-def _worst(results: list[RunResult]) -> RunResult | None:
-    """The finding a verdict speaks of: the most severe; among equals, the first in reading
-    order, except that the host's informational remarks yield to anything more specific."""
-    ranked = [r for r in results if r.result.status not in (Status.OK, Status.SKIPPED)]
-    return max(ranked, key=lambda r: (r.result.status.severity, r.spec.id != "host.os",
-                                      -ranked.index(r)), default=None)
-
-
-_NOT_CHECKED_LEAD = Text("Carte non vérifiée.", "Card not checked.")
-
+# diagcps.report.verdicts judges them; these names stay for the callers that use them.
 
 def card_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
-    results = diagnosis.results
-    card = _group(results, CARD_GROUPS)
-    if not card:
-        return _verdict("skipped", None, _NOT_CHECKED_LEAD, lang)
-    blocker = _worst([r for r in results if r.spec.id in ("pcsc.service", "reader.present",
-                                                          "reader.selection")])
-    if blocker is not None and blocker.result.status is Status.FAIL:
-        return _verdict("fail", blocker.result.code, _joined(_NOT_CHECKED_LEAD, blocker), lang)
-    worst = _worst(card)
-    if worst is None:
-        return _verdict("ok", None, Text("Votre carte CPS est opérationnelle.",
-                                         "Your CPS card works."), lang)
-    status, code = worst.result.status.value, worst.result.code
-    if status == "error":
-        return _verdict("error", None, _tool_error(worst), lang)
-    if status == "warning":
-        lead = Text("Votre carte CPS fonctionne, avec une remarque.",
-                    "Your CPS card works, with a remark.")
-        return _verdict("warning", code, _joined(lead, worst), lang)
-    if code in _NOT_CHECKED:
-        # The card was not shown to fail: the link to it broke. Say so, not "does not work".
-        return _verdict(status, code, _joined(_NOT_CHECKED_LEAD, worst), lang)
-    headline = _CARD_HEADLINES.get(code or "") or _joined(
-        Text("Votre carte CPS ne fonctionne pas.", "Your CPS card does not work."), worst)
-    return _verdict(status, code, headline, lang)
-
-
-#: Failures of the link to the card (TROUBLESHOOTING.md section 3), not of the card itself.
-_NOT_CHECKED = frozenset({"CARD_REMOVED", "CARD_RESET", "PCSC_TIMEOUT", "CARD_IN_USE",
-                          "PCSC_SERVICE_STOPPED", "NO_READER", "PCSC_ERROR"})
-
-_CARD_HEADLINES = {
-    "PIN_BLOCKED": Text("Votre carte CPS est bloquée (code porteur bloqué).",
-                        "Your CPS card is blocked (PIN blocked)."),
-    "CARD_DEFINITIVELY_BLOCKED": Text("Votre carte CPS est définitivement bloquée.",
-                                      "Your CPS card is definitively blocked."),
-    "CARD_EXPIRED": Text("Votre carte CPS a expiré.", "Your CPS card has expired."),
-    "WRONG_CARD": Text("La carte insérée n'est pas une carte CPS.",
-                       "The card inserted is not a CPS card."),
-    "CARD_UNKNOWN": Text("La carte insérée n'est pas une carte CPS de l'ANS.",
-                         "The card inserted is not an ANS CPS card."),
-    "CARD_ABSENT": Text("Aucune carte CPS n'est insérée.", "No CPS card is inserted."),
-    "CARD_UPDATE_INCIDENT": Text("Votre carte CPS est inutilisable : actualisation à refaire.",
-                                 "Your CPS card cannot be used: its update must be redone."),
-}
+    return verdicts.verdict(verdicts.VERDICTS[0], diagnosis, lang)
 
 
 def workstation_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
-    station = _group(diagnosis.results, WORKSTATION_GROUPS)
-    if diagnosis.source_kind == "replay":
-        return _verdict("skipped", None,
-                        Text("Poste non vérifié (analyse d'un enregistrement).",
-                             "Workstation not checked (replaying a recording)."), lang)
-    worst = _worst(station)
-    if worst is None:
-        return _verdict("ok", None, Text("Ce poste est compatible avec les cartes CPS.",
-                                         "This workstation is compatible with CPS cards."), lang)
-    if worst.result.status is Status.ERROR:
-        return _verdict("error", None, _tool_error(worst), lang)
-    if worst.result.status is Status.WARNING:
-        lead = Text("Ce poste peut lire la carte, avec une remarque.",
-                    "This workstation can read the card, with a remark.")
-        return _verdict("warning", worst.result.code, _joined(lead, worst), lang)
-    lead = Text("Ce poste n'est pas prêt.", "This workstation is not ready.")
-    return _verdict(worst.result.status.value, worst.result.code, _joined(lead, worst), lang)
-
-
-def _tool_error(run: RunResult) -> Text:
-    return Text(f"Diagnostic incomplet : l'outil a échoué sur « {run.spec.title.fr} » "
-                "(détails dans le rapport).",
-                f"Incomplete diagnosis: the tool failed on “{run.spec.title.en}” "
-                "(details in the report).")
-
-
-def _verdict(status: str, code: str | None, text: Text, lang: str) -> dict[str, Any]:
-    return {"status": status, "code": code, "summary": text.get(lang)}
-
-
-def _joined(lead: Text, run: RunResult) -> Text:
-    """A verdict's headline followed by the finding it rests on."""
-    summary = run.result.summary
-    return Text(f"{lead.fr} {summary.fr}", f"{lead.en} {summary.en}")
+    return verdicts.verdict(verdicts.VERDICTS[1], diagnosis, lang)
 
 
 # --- parts -----------------------------------------------------------------------------------
 
-def _check(run: RunResult, lang: str) -> dict[str, Any]:
+def _check(run: RunResult, lang: str, system: str | None = None) -> dict[str, Any]:
     result = run.result
     summary = result.summary.get(lang)
     details = _jsonable(result.details)
@@ -180,7 +102,7 @@ def _check(run: RunResult, lang: str) -> dict[str, Any]:
         "status": result.status.value,
         "code": result.code,
         "summary": summary,
-        "remedy": remedies.remedy_text(result.code, lang) if result.code
+        "remedy": remedies.remedy_text(result.code, lang, system) if result.code
         and result.status is not Status.OK else None,
         "details": details,
         "duration_ms": round(run.duration_ms, 3),
@@ -236,6 +158,8 @@ def card_json(reading: Any, *, redacted: bool = False) -> dict[str, Any]:
             "profession_code": holder.profession_code,
             "profession": holder.profession,
             "specialty_code": holder.specialty_code,
+            "training_profession_code": getattr(holder, "training_profession_code", None),
+            "training_profession": getattr(holder, "training_profession", None),
         },
         "certificates": [{
             "role": c.role if c.role in ("authentication", "signature", "technical")
@@ -269,6 +193,21 @@ def _pin(pin: Any) -> dict[str, Any]:
     }
 
 
+def _host(diagnosis: Diagnosis) -> dict[str, Any]:
+    """The facts of the computer the card was used on: the user's, recorded in the transcript,
+    when a replay has them; else this computer's, said to be so."""
+    recorded = getattr(diagnosis, "recorded_host", None)
+    if recorded:
+        return {**recorded, "origin": "recorded"}
+    host = _host_from_results(diagnosis.results)
+    for run in diagnosis.results:
+        if run.spec.id == "workstation.cryptolib":
+            host["cryptolib"] = run.result.details.get("version")
+            host["cryptolib_installed"] = run.result.details.get("installed")
+    host["origin"] = "replaying_computer" if diagnosis.source_kind == "replay" else "this_computer"
+    return host
+
+
 def _host_from_results(results: list[RunResult]) -> dict[str, Any]:
     import platform
     import sys
@@ -294,7 +233,10 @@ def _ecps(diagnosis: Diagnosis, lang: str) -> list[str]:
     holder = getattr(reading, "holder", None)
     if holder is None or not getattr(reading, "recognised", False) or diagnosis.redacted:
         return []  # a pseudonymous number must never be typed anywhere
-    return remedies.ecps_help(holder.profession_code, holder.national_id, lang)
+    if not verdicts.ecps_can_work(diagnosis.results):
+        return []
+    return remedies.ecps_help(holder.profession_code, holder.national_id, lang,
+                              with_card=verdicts.card_usable_for_ecps(diagnosis.results))
 
 
 def _support(results: list[RunResult], lang: str) -> list[str]:

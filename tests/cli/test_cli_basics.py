@@ -26,11 +26,19 @@ def test_python_dash_m_runs_the_same_command_line() -> None:
     assert out.stdout.strip() == f"diagcps, version {__version__}"
 
 
+@pytest.mark.parametrize(("locale", "usage", "help_option"), [
+    ("en_GB.UTF-8", "Usage:", "Show this message and exit."),
+    ("fr_FR.UTF-8", "Utilisation :", "Afficher cette aide et quitter.")])
 @pytest.mark.parametrize("command", [[], ["check"], ["readers"], ["replay"], ["demo"]])
-def test_every_command_has_help(command: list[str]) -> None:
-    result = CliRunner().invoke(main, [*command, "--help"])
+def test_every_command_has_help_in_the_users_language(command: list[str], locale: str,
+                                                      usage: str, help_option: str) -> None:
+    env = {"LANG": locale, "LC_ALL": "", "LC_MESSAGES": "", "LANGUAGE": ""}
+    result = CliRunner(env=env).invoke(main, [*command, "--help"])
     assert result.exit_code == 0
-    assert "Usage:" in result.output
+    assert result.output.startswith(usage) and help_option in result.output
+    if locale.startswith("fr"):
+        for english in ("Show the", "Diagnose the", "Do not run", "Print only"):
+            assert english not in result.output
 
 
 def test_list_checks_names_stable_dotted_ids_in_reading_order() -> None:
@@ -57,7 +65,9 @@ def test_replay_of_a_malformed_transcript_exits_2_with_a_clear_message(
     path.write_text(content)
     result = CliRunner().invoke(main, ["replay", str(path)])
     assert result.exit_code == 2
-    assert "diagcps:" in result.output
+    assert result.output.startswith("diagcps : l’enregistrement ") and "inutilisable" in \
+        result.output
+    assert result.output.count("\n") == 1
     assert "Traceback" not in result.output
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import pytest
 from cps_support import (
@@ -285,3 +286,16 @@ def test_an_unselectable_chipdoc_is_unreadable_without_touching_the_basic_channe
     reading = read_direct(card)
     assert reading.detection == "unreadable" and reading.generation == "CPS4"
     assert [c.hex() for c in commands(card)] == ["01A4040C088025000001FF0100"]
+
+
+def test_the_packaged_profiles_are_the_fixture_profiles_byte_for_byte() -> None:
+    """``diagcps demo`` serves the copies shipped in the package (cardsim/profiles); both are
+    written by fixtures/build_profiles.py and must never drift apart."""
+    from diagcps.profiles import known_profiles, load_profile
+
+    root = Path(__file__).resolve().parents[2]
+    fixtures = {p.name: p.read_bytes() for p in (root / "fixtures" / "cards").glob("*.json")}
+    packaged = {p.name: p.read_bytes() for p in (root / "cardsim" / "profiles").glob("*.json")}
+    assert packaged == fixtures
+    assert set(known_profiles()) >= {name[:-5] for name in fixtures}
+    assert load_profile("cps3-healthy").atr.hex().upper().startswith("3BAC")

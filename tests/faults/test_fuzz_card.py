@@ -190,7 +190,8 @@ def _assert_calm_bounded_read_only(plan: dict[str, Any]) -> tuple[FuzzedCard, di
              f"{[(c['id'], c['status'], c['code']) for c in report['checks']]}")
     _VALIDATOR.validate(report)
     assert [c["id"] for c in report["checks"] if c["status"] == "error"] == []
-    assert exit_code(report) in (0, 1)
+    # 4: nothing failed, but the workstation checks are left out (SKIP), so not a whole run.
+    assert exit_code(report) in (1, 4)
     assert card.count <= MAX_APDUS
     for raw in card.commands():
         assert raw[1] in ALLOWED_INS, raw.hex()

@@ -163,12 +163,26 @@ def test_check_on_the_card_in_a_chosen_reader(pcsc_stack) -> None:
     several = next(c for c in report["checks"] if c["id"] == "reader.present")
     assert several["code"] == "SEVERAL_READERS"
     assert [r["diagnosed"] for r in report["readers"]] == [False, True]
-    status, report, _ = check_json("--reader", "nothing like it")
-    selection = next(c for c in report["checks"] if c["id"] == "reader.selection")
-    assert selection["code"] == "READER_NOT_FOUND" and status == 1
-    status, report, _ = check_json("--reader", "Virtual")
-    selection = next(c for c in report["checks"] if c["id"] == "reader.selection")
-    assert selection["code"] == "READER_AMBIGUOUS" and status == 1
+
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize(("wanted", "words"), [
+    ("nothing like it", {"fr": "ne désigne aucun lecteur ; lecteurs présents :",
+                         "en": "matches no reader; readers present:"}),
+    ("Virtual", {"fr": "désigne plusieurs lecteurs :", "en": "matches several readers:"})])
+def test_a_reader_choice_matching_none_or_several_is_a_usage_error_naming_the_readers(
+        pcsc_stack, lang: str, wanted: str, words: dict[str, str]) -> None:
+    bridge = pcsc_stack.serve(card("cps3-healthy"), reader=0)
+    pcsc_stack.serve(card("vitale"), reader=1)
+    bridge.clear_events()
+    done = diagcps("check", "--lang", lang, "--reader", wanted)
+    assert done.returncode == 2
+    assert done.stdout == ""  # no diagnosis, no "NON FAIT" rows
+    line = done.stderr.strip()
+    assert "\n" not in line and words[lang] in line, line
+    assert pcsc_stack.reader(0) in line and pcsc_stack.reader(1) in line
+    assert bridge.events_of("apdu") == []  # refused before any card was read
 
 
 def test_demo_runs_the_diagnosis_of_a_built_in_card_through_its_own_pcscd() -> None:
