@@ -73,7 +73,7 @@ from cardsim.virtual import VirtualCard  # noqa: E402
 from diagcps.cps import read_card  # noqa: E402
 from diagcps.cps.session import ApduCounter, open_card_session  # noqa: E402
 
-CARDS = ROOT / "fixtures" / "cards"
+CARDS = ROOT / "cardsim" / "profiles"
 RESULTS = ROOT / "bench" / "RESULTS-apdu-counts.json"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 PROFILES = ("cps3-healthy", "cps4-healthy", "cps4-t0-healthy")

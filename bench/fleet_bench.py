@@ -4,7 +4,7 @@
 
 Generates ``--reports`` reports, every one valid against the shipped schema, in a temporary
 folder laid out as a collection share (one folder per day, ``<HOST>.json``): the templates are
-made by the tool itself on every virtual card profile (``fixtures/cards``) for several pinned
+made by the tool itself on every virtual card profile (``cardsim/profiles``) for several pinned
 workstations (Windows 10/11, RHEL 9, macOS, Debian; Cryptolib 5.2.2, 5.2.1, 5.1.3 or none;
 four reader models; some redacted), see ``tests/support/fleet_support.py``; each generated report
 is one template under its own host name and date, and one host in ten also has an older report
@@ -62,7 +62,7 @@ RESULTS_MD = ROOT / "bench" / "fleet_results.md"
 
 
 def templates() -> list[dict[str, Any]]:
-    profiles = sorted(p.stem for p in (ROOT / "fixtures" / "cards").glob("*.json"))
+    profiles = sorted(p.stem for p in (ROOT / "cardsim" / "profiles").glob("*.json"))
     made = []
     for index, profile in enumerate(profiles):
         for number, station in enumerate(STATIONS):

@@ -43,7 +43,7 @@ from cardsim.virtual import VirtualCard  # noqa: E402
 from cardsim.vpcd import VpcdBridge  # noqa: E402
 
 RESULTS = HERE / "RESULTS-middleware-probe.json"
-PROFILES = HERE.parent / "fixtures" / "cards"
+PROFILES = HERE.parent / "cardsim" / "profiles"
 NOW = "2026-11-28T09:00:00"
 SLOW_APDU_S = 0.015
 

@@ -6,7 +6,7 @@ Needs what ``./scripts/setup.sh test`` installs (pcscd, the vpcd reader driver, 
 dependencies, OpenSC for the comparison) and root for a private pcscd (as the test suite). Writes
 ``bench/RESULTS.md`` and ``bench/RESULTS.json``; exits 1 when a target is missed.
 
-What it measures, for the healthy CPS3 and CPS4 virtual cards (``fixtures/cards``):
+What it measures, for the healthy CPS3 and CPS4 virtual cards (``cardsim/profiles``):
 
 * APDUs of one full ``diagcps check`` (certificates included), counted twice: in process
   (``read_card`` over DirectTransport) and on the wire (the vpcd bridge's log, for the real
@@ -60,7 +60,7 @@ from cardsim.vpcd import VpcdBridge  # noqa: E402
 
 RESULTS_MD = HERE / "RESULTS.md"
 RESULTS_JSON = HERE / "RESULTS.json"
-CARDS = ROOT / "fixtures" / "cards"
+CARDS = ROOT / "cardsim" / "profiles"
 PROFILES = ("cps3-healthy", "cps4-healthy")
 DELAY_S = 0.015
 #: The contact PKCS#15 application (CPS-CARD.md 2.2). OpenSC 0.23 binds by default to the last
@@ -438,7 +438,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"{m['platform']}; Python {m['python']}; {m['pcsc_lite'] or 'pcsc-lite ?'}; "
         f"{m['opensc'] or 'OpenSC not installed'}.",
         "",
-        "The cards are the virtual profiles `fixtures/cards/cps3-healthy.json` (T=0) and "
+        "The cards are the virtual profiles `cardsim/profiles/cps3-healthy.json` (T=0) and "
         "`cps4-healthy.json` (T=1), served through a private pcscd and the vpcd reader driver: "
         "every command below is the real program talking PC/SC.",
         "",

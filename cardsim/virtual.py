@@ -1,4 +1,4 @@
-"""A virtual ISO 7816 card built from a card profile (JSON in ``fixtures/cards``).
+"""A virtual ISO 7816 card built from a card profile (JSON in ``cardsim/profiles``).
 
 The model is generic — file tree, applications, PIN objects, logical channels, T=0 answers — and
 the profile carries everything card-specific, so the same class models a CPS3, a CPS4, a Vitale

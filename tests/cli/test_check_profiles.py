@@ -19,7 +19,7 @@ from diagcps.cli import main
 from diagcps.report.model import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-PROFILES = ROOT / "fixtures" / "cards"
+PROFILES = ROOT / "cardsim" / "profiles"
 GOLDEN = ROOT / "fixtures" / "reports"
 NOW = "2026-11-28T09:00:00"
 

@@ -55,7 +55,7 @@ def _interrupt_when(proc: subprocess.Popen[str], ready: Callable[[], bool],
 @pytest.mark.pcsc
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_ctrl_c_on_a_mute_card_ends_within_a_tenth_of_the_timeout(pcsc_stack, lang: str) -> None:
-    bridge = pcsc_stack.serve(VirtualCard.from_file(ROOT / "fixtures/cards/cps3-healthy.json"),
+    bridge = pcsc_stack.serve(VirtualCard.from_file(ROOT / "cardsim/profiles/cps3-healthy.json"),
                               mute=True)
     bridge.clear_events()
     proc = _start("check", "--json", "--now", NOW, "--lang", lang, "--timeout", str(TIMEOUT))
@@ -76,7 +76,7 @@ def test_ctrl_c_while_another_program_holds_the_card_is_as_quick(pcsc_stack) -> 
     retries for ever): Ctrl-C during that wait ends it at once too."""
     from smartcard import scard
 
-    pcsc_stack.serve(VirtualCard.from_file(ROOT / "fixtures/cards/cps3-healthy.json"))
+    pcsc_stack.serve(VirtualCard.from_file(ROOT / "cardsim/profiles/cps3-healthy.json"))
     hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
     hresult, other, _ = scard.SCardConnect(context, pcsc_stack.reader(0),
                                            scard.SCARD_SHARE_SHARED,

@@ -61,7 +61,7 @@ def test_the_answers_are_put_back_into_the_files_they_were_read_from() -> None:
 
     transcript = Transcript.load(ROOT / "fixtures" / "transcripts" / "cps3-healthy.json")
     files = _files(transcript.exchanges)
-    profile = json.loads((ROOT / "fixtures" / "cards" / "cps3-healthy.json").read_text())
+    profile = json.loads((ROOT / "cardsim" / "profiles" / "cps3-healthy.json").read_text())
     on_card = {f["path"]: bytes.fromhex(f.get("data", "")) for f in profile["files"]}
     certificate = bytes(files.images["select:09:3F000001C001"])
     assert on_card["3F00/0001/C001"].startswith(certificate) and len(certificate) > 900

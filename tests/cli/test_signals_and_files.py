@@ -66,7 +66,7 @@ def test_a_signal_in_the_middle_of_the_reading_ends_calmly_and_releases_the_card
         tool["proc"].send_signal(signum)
         time.sleep(0.05)  # the tool is still waiting for this very answer when the signal lands
 
-    faulty = HookCard(VirtualCard.from_file(ROOT / "fixtures/cards/cps3-healthy.json"),
+    faulty = HookCard(VirtualCard.from_file(ROOT / "cardsim/profiles/cps3-healthy.json"),
                       signal_the_tool, when=on_ins(0xCB))
     bridge = pcsc_stack.serve(faulty)
     # Another program stays connected all along: pcscd then never powers the card off by

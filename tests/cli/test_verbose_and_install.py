@@ -75,7 +75,7 @@ def test_v_logs_a_crash_with_its_traceback(mocker) -> None:
 
 @pytest.mark.pcsc
 def test_v_through_the_real_stack_shows_the_mute_cards_unanswered_command(pcsc_stack) -> None:
-    pcsc_stack.serve(VirtualCard.from_file(ROOT / "fixtures/cards/cps3-healthy.json"),
+    pcsc_stack.serve(VirtualCard.from_file(ROOT / "cardsim/profiles/cps3-healthy.json"),
                      mute=True)
     done = subprocess.run([sys.executable, "-m", "diagcps", "-v", "check", "--json", "--now",
                            NOW, "--timeout", "0.5"], capture_output=True, text=True, timeout=60,

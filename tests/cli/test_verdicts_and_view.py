@@ -355,7 +355,7 @@ def _long_name_profile(tmp_path: Path) -> Path:
     """The healthy CPS3 whose CPS_INFO_PS carries a 72-character practice name."""
     from apdu.tlv import encode, parse
 
-    doc = json.loads((ROOT / "fixtures" / "cards" / "cps3-healthy.json").read_text())
+    doc = json.loads((ROOT / "cardsim" / "profiles" / "cps3-healthy.json").read_text())
     for entry in doc["files"]:
         raw = bytes.fromhex(entry.get("data", ""))
         if raw[:1] == b"\xED":

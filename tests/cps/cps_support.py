@@ -13,7 +13,7 @@ from cardsim.virtual import VirtualCard
 from diagcps.cps import CardReading, read_card
 
 REPO = Path(__file__).resolve().parents[2]
-CARDS = REPO / "fixtures" / "cards"
+CARDS = REPO / "cardsim" / "profiles"
 TRANSCRIPTS = REPO / "fixtures" / "transcripts"
 
 #: The fixed clock of every card test: profiles are dated relative to it.

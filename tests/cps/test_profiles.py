@@ -1,4 +1,4 @@
-"""Every card profile in fixtures/cards: the expected reading, the safety of the reading, and the
+"""Every card profile in cardsim/profiles: the expected reading, the safety of the reading, and the
 replay of every transcript in fixtures/transcripts."""
 
 from __future__ import annotations
@@ -288,14 +288,13 @@ def test_an_unselectable_chipdoc_is_unreadable_without_touching_the_basic_channe
     assert [c.hex() for c in commands(card)] == ["01A4040C088025000001FF0100"]
 
 
-def test_the_packaged_profiles_are_the_fixture_profiles_byte_for_byte() -> None:
-    """``diagcps demo`` serves the copies shipped in the package (cardsim/profiles); both are
-    written by fixtures/build_profiles.py and must never drift apart."""
+def test_the_demo_finds_every_profile_the_builder_writes() -> None:
+    """``diagcps demo`` serves the profiles shipped in the package (cardsim/profiles), the very
+    files fixtures/build_profiles.py writes and the tests read."""
     from diagcps.profiles import known_profiles, load_profile
 
     root = Path(__file__).resolve().parents[2]
-    fixtures = {p.name: p.read_bytes() for p in (root / "fixtures" / "cards").glob("*.json")}
-    packaged = {p.name: p.read_bytes() for p in (root / "cardsim" / "profiles").glob("*.json")}
-    assert packaged == fixtures
-    assert set(known_profiles()) >= {name[:-5] for name in fixtures}
+    built = {p.stem for p in (root / "cardsim" / "profiles").glob("*.json")}
+    assert len(built) >= 20
+    assert set(known_profiles()) >= built
     assert load_profile("cps3-healthy").atr.hex().upper().startswith("3BAC")

@@ -52,7 +52,7 @@ HOST = {"os": "Linux", "os_version": None, "arch": None, "python": "3", "pyscard
         "pcsc": None}
 
 _VALIDATOR = jsonschema.validators.validator_for(load_schema())(load_schema())
-_CARDS = {name: (ROOT / "fixtures" / "cards" / f"{name}.json").read_text() for name in PROFILES}
+_CARDS = {name: (ROOT / "cardsim" / "profiles" / f"{name}.json").read_text() for name in PROFILES}
 
 # --- strategies ----------------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ def _card_files(*profiles: str) -> dict[str, list[bytes]]:
     """The real content of each file, by its path, across some card profiles."""
     files: dict[str, list[bytes]] = {}
     for profile in profiles:
-        doc = json.loads((ROOT / "fixtures" / "cards" / f"{profile}.json").read_text())
+        doc = json.loads((ROOT / "cardsim" / "profiles" / f"{profile}.json").read_text())
         for item in doc["files"]:
             if item.get("data"):
                 data = bytes.fromhex(item["data"])
@@ -64,7 +64,7 @@ def _card_files(*profiles: str) -> dict[str, list[bytes]]:
 _FILES = _card_files("cps3-healthy", "cps4-healthy", "cps3-update-incident", "cpf",
                      "speech-therapist", "cps3-malformed-identity")
 _ATRS = [bytes.fromhex(json.loads(p.read_text())["atr"])
-         for p in sorted((ROOT / "fixtures" / "cards").glob("*.json"))]
+         for p in sorted((ROOT / "cardsim" / "profiles").glob("*.json"))]
 _PIN_ANSWERS = [bytes.fromhex("7016BF810112A0109A01039B01039C01039D01FFA1028C00"),
                 bytes.fromhex("7012BF81020EA00C9A010A9B010A9D0103")]
 

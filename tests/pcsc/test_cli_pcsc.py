@@ -20,7 +20,7 @@ from diagcps.report.model import load_schema
 pytestmark = pytest.mark.pcsc
 
 ROOT = Path(__file__).resolve().parents[2]
-PROFILES = ROOT / "fixtures" / "cards"
+PROFILES = ROOT / "cardsim" / "profiles"
 NOW = "2026-11-28T09:00:00"
 #: The read-only set, as instruction bytes; VERIFY (20) is allowed only without data.
 ALLOWED_INS = {0xA4, 0xB0, 0xC0, 0xCA, 0xCB, 0x20}

@@ -18,7 +18,7 @@ from cardsim.virtual import VirtualCard
 
 pytestmark = pytest.mark.pcsc
 
-PROFILES = Path(__file__).resolve().parents[2] / "fixtures" / "cards"
+PROFILES = Path(__file__).resolve().parents[2] / "cardsim" / "profiles"
 
 
 def test_a_second_program_on_the_basic_channel_is_left_alone(pcsc_stack) -> None:

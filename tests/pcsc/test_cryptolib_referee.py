@@ -1,6 +1,6 @@
 """The official Cryptolib CPS 5.2.2 as referee of every virtual card.
 
-For each profile in fixtures/cards, served through the private pcscd and vpcd: ``diagcps check``
+For each profile in cardsim/profiles, served through the private pcscd and vpcd: ``diagcps check``
 (a real subprocess), then the real Cryptolib module (``pkcs11-tool -L -T``, cold cache, no login)
 on the same card. They must agree: a token exactly when diagcps recognises a CPS whose ATR the
 Cryptolib lists (the older-batch CPS3 is the one profile diagcps reads and the Cryptolib ignores,
@@ -30,7 +30,7 @@ from diagcps.cps.cryptolib_atr import cryptolib_knows_atr
 pytestmark = pytest.mark.pcsc
 
 ROOT = Path(__file__).resolve().parents[2]
-PROFILES = ROOT / "fixtures" / "cards"
+PROFILES = ROOT / "cardsim" / "profiles"
 NOW = "2026-11-28T09:00:00"
 #: Profiles diagcps reads as a CPS although the Cryptolib 5.2.2 gives them no token: its ATR
 #: table is matched byte for byte (docs/CPS-CARD.md 2.1).

@@ -37,7 +37,7 @@ from diagcps.report.model import load_schema
 pytestmark = pytest.mark.pcsc
 
 ROOT = Path(__file__).resolve().parents[2]
-PROFILES = ROOT / "fixtures" / "cards"
+PROFILES = ROOT / "cardsim" / "profiles"
 NOW = "2026-11-28T09:00:00"
 #: The --timeout these runs get (seconds).
 TIMEOUT = 1.0

@@ -20,7 +20,7 @@ pytestmark = [
                        reason="OpenSC is not installed (apt install opensc)"),
 ]
 
-CARDS = Path(__file__).resolve().parents[2] / "fixtures" / "cards"
+CARDS = Path(__file__).resolve().parents[2] / "cardsim" / "profiles"
 CONTACT_AID = "E828BD080F8025000001FF0010"
 
 

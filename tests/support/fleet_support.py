@@ -1,7 +1,7 @@
 """Reports made by the tool itself on the virtual card profiles, for a pinned workstation.
 
 ``make_report`` runs the real diagnosis (``diagnose``) and the real report builder
-(``build_report``) on a profile of ``fixtures/cards``, as ``diagcps check --virtual-card`` does;
+(``build_report``) on a profile of ``cardsim/profiles``, as ``diagcps check --virtual-card`` does;
 only the workstation facts are given instead of read from this machine (operating system,
 Cryptolib, an empty file-system root so no browser is found), so that a report and every view of
 it are the same on any machine. The bench uses it too, to generate a large fleet.

@@ -27,7 +27,7 @@ from diagcps.safe_text import printable
 
 GOLDEN = Path(__file__).parent / "golden" / "show"
 REPORTS = ROOT / "fixtures" / "reports"
-PROFILES = sorted(p.stem for p in (ROOT / "fixtures" / "cards").glob("*.json"))
+PROFILES = sorted(p.stem for p in (ROOT / "cardsim" / "profiles").glob("*.json"))
 #: The golden reports were made with the CLI's virtual reader.
 STATION = Station(reader="Virtual card 00")
 NOW = "2026-11-28T09:00:00"

@@ -36,7 +36,7 @@ _HANGS = ("#include <unistd.h>\n"
 
 
 def facts_for(profile: str = "cps3-healthy") -> dict[str, Any]:
-    card = VirtualCard.from_file(ROOT / "fixtures/cards" / f"{profile}.json")
+    card = VirtualCard.from_file(ROOT / "cardsim/profiles" / f"{profile}.json")
     reading = read_card(DirectTransport(card), now=NOW,
                         dictionary=Path("/nonexistent/DICO-FR.GIP"))
     return {"source_kind": "pcsc", "readers": [ReaderView(READER, "present", card.atr)],

@@ -33,7 +33,7 @@ from diagcps.workstation.pkcs11_probe import OUTCOME_OK, OUTCOME_TIMEOUT, probe_
 pytestmark = pytest.mark.pcsc
 
 ROOT = Path(__file__).resolve().parents[2]
-PROFILES = ROOT / "fixtures" / "cards"
+PROFILES = ROOT / "cardsim" / "profiles"
 NOW = "2026-11-28T09:00:00"
 #: What the Cryptolib may send while probing: SELECT, READ BINARY, GET RESPONSE, GET DATA.
 #: Observed: A4, B0, C0, CB. No VERIFY, no write, no key operation.
