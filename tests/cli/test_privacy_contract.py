@@ -31,10 +31,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from apdu.transcript import Transcript
 from diagcps.cli import main
-from diagcps.profiles import REPOSITORY_PROFILES
 from diagcps.report.model import load_schema
 
 NOW = "2026-11-28T09:00:00"
+REPOSITORY_PROFILES = Path(__file__).resolve().parents[2] / "cardsim" / "profiles"
 PROFILES = sorted(p.stem for p in REPOSITORY_PROFILES.glob("*.json"))
 
 CARD_KEPT = ("generation", "recognised", "detection", "kind", "test_card", "issued", "expires",
