@@ -35,8 +35,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE.parent / "tests"))
-sys.path.insert(0, str(HERE.parent / "tests" / "workstation"))
+sys.path.insert(0, str(HERE.parent / "tests"))  # cryptolib_run, vendor: the Cryptolib's runner
 
 from cardsim.pcscd import PrivatePcscd  # noqa: E402
 from cardsim.virtual import VirtualCard  # noqa: E402
@@ -62,11 +61,10 @@ def _timed(card: VirtualCard, argv: list[str], env: dict[str, str]) -> tuple[flo
 
 
 def measure(profile: str, n: int, root: Path, daemon: PrivatePcscd) -> dict[str, Any]:
-    from cryptolib_stack import _BIND_ETC_OPT, clear_cache
+    from cryptolib_run import clear_cache, launcher
     from vendor import LINUX_MODULE
 
-    ns = ["unshare", "--mount", "--propagation", "private", "sh", "-c", _BIND_ETC_OPT, "sh",
-          str(root)]
+    ns = launcher(root)
     env = {**os.environ, **daemon.env, "DIAGCPS_ROOT": str(root)}
     py = sys.executable
     check = [*ns, py, "-m", "diagcps", "check", "--json", "--now", NOW]
@@ -103,9 +101,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=5)
     args = parser.parse_args()
-    from vendor import install_linux_rpm
+    from cryptolib_run import extract_cryptolib
 
-    root = install_linux_rpm(Path(tempfile.mkdtemp(prefix="diagcps-bench-cryptolib-")))
+    root = extract_cryptolib(Path(tempfile.mkdtemp(prefix="diagcps-bench-cryptolib-"))).root
     with PrivatePcscd() as daemon:
         rows = [measure(p, args.n, root, daemon) for p in ("cps3-healthy", "cps4-healthy")]
     result = {"measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": args.n,

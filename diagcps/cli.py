@@ -604,19 +604,20 @@ def _silence_stdout() -> None:
 def exit_code(report: dict[str, Any]) -> int:
     """0: a whole diagnosis found nothing failing; 1: a check failed; 3: the tool failed;
     4: nothing failed, but some verdict rests on fewer checks than a whole run (check ids or
-    ``--skip`` given): not a clean bill of health."""
+    ``--skip`` given): not a clean bill of health. A question the run did not ask at all (no
+    workstation in a replay, no network with ``--offline``) is said by its verdict, "skipped"
+    with the reason, and is no partial run: the other verdicts are whole."""
     statuses = {c["status"] for c in report["checks"]}
     if "error" in statuses:
         return EXIT_TOOL
     if "fail" in statuses:
         return EXIT_FAIL
-    replay = (report.get("source") or {}).get("kind") == "replay"
     for verdict in (report.get("verdicts") or {}).values():
         if verdict.get("status") == "partial":
             return EXIT_PARTIAL
-        # Not examined at all because left out (a replay has no workstation: not a choice).
+        # Not examined at all because the check ids given left it out.
         if verdict.get("status") == "skipped" and not verdict.get("complete", True) \
-                and not replay:
+                and verdict.get("skipped_because", "not_selected") == "not_selected":
             return EXIT_PARTIAL
     return EXIT_OK
 

@@ -33,7 +33,11 @@ def _french(command: click.Command, key: str) -> Iterator[None]:
     swap(command, "help", table.get("_"))
     swap(command, "short_help", table.get("_short"))
     for param in command.params:
-        swap(param, "help", table.get(param.name or "") or _common(param.name or ""))
+        # By the option's own name first: two flags may fill one parameter (--json, --csv).
+        own = next((o.lstrip("-").replace("-", "_") for o in getattr(param, "opts", ())
+                    if o.startswith("--")), "")
+        swap(param, "help", table.get(own) or table.get(param.name or "")
+             or _common(param.name or ""))
     if isinstance(command, click.Group):
         for name, sub in command.commands.items():
             sub_table = _help_table(name)

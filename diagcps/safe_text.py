@@ -46,3 +46,11 @@ def is_printable(text: str, *, lines: bool = False) -> bool:
     """Whether ``text`` would pass :func:`printable` unchanged."""
     pattern = _UNSAFE_KEEPING_LINES if lines else _UNSAFE
     return pattern.search(text) is None
+
+
+def bounded(text: object, limit: int = 300) -> str:
+    """:func:`printable` on one line (line feeds too are replaced, spaces collapsed), cut to
+    ``limit`` characters: for a short text the OS, the network or a PKCS#11 module gives (an
+    error, a certificate's name, a token label) that the report keeps and a view may show."""
+    value = text if isinstance(text, str) else str(text)
+    return printable(" ".join(value.split()))[:limit]

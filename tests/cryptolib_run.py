@@ -1,24 +1,28 @@
-"""Run the official Cryptolib CPS (Linux PKCS#11 module) against the card in a reader.
+"""Run the official Cryptolib CPS (Linux PKCS#11 module) without ever installing it: the one
+mechanism every test and benchmark uses, whatever it runs against the module (OpenSC's
+``pkcs11-tool``, the PKCS#11 probe's child, a whole ``diagcps check``, CPS-Gestion).
 
-The module comes out of the RPM in ``../shared/vendor/cryptolib-cps/`` into a temporary root
-(:func:`extract_cryptolib`), never installed. It reads its configuration and keeps its file cache
-under ``/etc/opt/santesocial/CPS`` (paths compiled in), so :func:`list_tokens` runs OpenSC's
-``pkcs11-tool -L -T`` inside a private mount namespace (``unshare -m``) where a tmpfs covers
-``/etc/opt`` and the extracted ``etc/opt/santesocial`` is bind-mounted there: the machine's own
-``/etc`` is never read nor written, and the cache is the temporary root's. No login, no PIN:
-``-L -T`` lists slots and tokens only.
+The RPM in ``../shared/vendor/cryptolib-cps/`` is installed under a temporary root
+(:func:`extract_cryptolib`, via ``tests/vendor.py``). The module reads its configuration and keeps
+its file cache under ``/etc/opt/santesocial/CPS`` (paths compiled in), so anything that loads it
+runs behind :func:`launcher`: a private mount namespace (``unshare --mount``) where the root's
+``etc/opt`` is bound over ``/etc/opt`` (and, on request, its ``var/opt`` over ``/var/opt``, where
+the install markers live). The machine's own ``/etc`` is never read nor written, and each root has
+its own cache (:func:`clear_cache` = a cold run, as after installation).
 
-The child talks to whichever pcscd ``PCSCLITE_CSOCK_NAME`` names (the tests' private one).
-Used by the referee test (tests/pcsc/test_cryptolib_referee.py) and the benchmark (bench/run.py).
+:func:`list_tokens` runs ``pkcs11-tool -L -T`` that way: slots and tokens only, no login, no PIN.
+Children talk to whichever pcscd ``PCSCLITE_CSOCK_NAME`` names (the tests' private one).
+Used by tests/pcsc/test_cryptolib_referee.py, tests/workstation (probe, real packages),
+bench/run.py and bench/middleware_probe.py.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,9 +30,83 @@ import vendor
 
 #: The extracted configuration folder, and where the module expects it.
 CONFIG_UNDER_ROOT = "etc/opt/santesocial"
-CONFIG_PATH = "/etc/opt/santesocial"
 #: The module's file cache (one file per card file, named ``<serial>_<path>``).
 CACHE_UNDER_ROOT = "etc/opt/santesocial/CPS/cache"
+#: The machine folders a run covers with the root's by default: the module's configuration and
+#: cache. ``var/opt`` (install markers) is added by callers that need the machine to look
+#: installed to a program reading the real paths.
+ETC_OPT = ("etc/opt",)
+ETC_AND_VAR_OPT = ("etc/opt", "var/opt")
+_FOLDER = re.compile(r"^[a-z]+(/[a-z]+)*$")
+
+
+class NamespaceUnavailable(RuntimeError):
+    """The private mount namespace cannot be made here (not root, no unshare...)."""
+
+
+def namespace_problem(binds: Sequence[str] = ETC_OPT) -> str | None:
+    """Why :func:`launcher` cannot isolate a run here, or None."""
+    if os.geteuid() != 0:
+        return "a private mount namespace needs root"
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        return "unshare and mount (util-linux) are needed for a private mount namespace"
+    for folder in binds:
+        if not Path("/", folder).is_dir():
+            return f"/{folder} does not exist to be bound over"
+    return None
+
+
+def launcher(root: Path, binds: Sequence[str] = ETC_OPT) -> list[str]:
+    """The command-line prefix that runs a command with ``root``'s folders over the machine's
+    (``binds``, relative paths), in a mount namespace of its own."""
+    problem = namespace_problem(binds)
+    if problem is not None:
+        raise NamespaceUnavailable(problem)
+    mounts = []
+    for folder in binds:
+        if not _FOLDER.match(folder):
+            raise ValueError(f"not a plain folder path: {folder!r}")
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        mounts.append(f'mount --bind "$1/{folder}" /{folder}')
+    script = " && ".join([*mounts, 'shift', 'exec "$@"'])
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+            str(root)]
+
+
+def launcher_or_skip(root: Path, binds: Sequence[str] = ETC_OPT) -> list[str]:
+    """:func:`launcher` for a test: skipped where the namespace cannot be made, failed instead
+    when the real stack is required (``DIAGCPS_REQUIRE_PCSC=1``)."""
+    import pytest
+
+    try:
+        return launcher(root, binds)
+    except NamespaceUnavailable as problem:
+        message = f"the Cryptolib cannot run isolated here: {problem}"
+        if os.environ.get("DIAGCPS_REQUIRE_PCSC") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+        raise  # not reached: skip raises
+
+
+def run_isolated(root: Path, argv: Sequence[str], *, env: dict[str, str] | None = None,
+                 timeout: float = 60, binds: Sequence[str] = ETC_OPT,
+                 ) -> subprocess.CompletedProcess[str]:
+    """``argv`` behind :func:`launcher_or_skip`, its output captured as text."""
+    return subprocess.run([*launcher_or_skip(root, binds), *argv], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})},
+                          check=False, stdin=subprocess.DEVNULL)
+
+
+def clear_cache(root: Path) -> None:
+    """Empty the module's file cache under ``root``: the next run is a cold one (the package's
+    pre-install script empties it too)."""
+    cache = root / CACHE_UNDER_ROOT
+    cache.mkdir(parents=True, exist_ok=True)
+    for item in cache.iterdir():
+        if item.is_file() or item.is_symlink():
+            item.unlink()
+        else:
+            shutil.rmtree(item)
 
 
 @dataclass(frozen=True)
@@ -50,19 +128,13 @@ class CryptolibInstall:
         return self.root / CACHE_UNDER_ROOT
 
     def clear_cache(self) -> None:
-        """Empty the module's file cache: the next run is a cold one."""
-        self.cache.mkdir(parents=True, exist_ok=True)
-        for item in self.cache.iterdir():
-            if item.is_file() or item.is_symlink():
-                item.unlink()
-            else:
-                shutil.rmtree(item)
+        clear_cache(self.root)
 
 
 def extract_cryptolib(root: Path) -> CryptolibInstall:
-    """Extract the Linux RPM under ``root`` (skip without ``../shared``, fail in CI)."""
-    vendor.extract_rpm(vendor.vendor_file(vendor.LINUX_RPM), root)
-    install = CryptolibInstall(root)
+    """The Linux RPM installed under ``root`` as its scripts would (skip without ``../shared``,
+    fail in CI)."""
+    install = CryptolibInstall(vendor.install_linux_rpm(root))
     install.cache.mkdir(parents=True, exist_ok=True)
     return install
 
@@ -71,13 +143,7 @@ def runner_problem() -> str | None:
     """Why :func:`list_tokens` cannot run here, or None."""
     if shutil.which("pkcs11-tool") is None:
         return "pkcs11-tool is not installed (apt install opensc)"
-    if os.geteuid() != 0:
-        return "a private mount namespace for the Cryptolib's configuration needs root"
-    if shutil.which("unshare") is None or shutil.which("mount") is None:
-        return "unshare and mount are needed for a private mount namespace"
-    if not Path("/etc/opt").is_dir():
-        return "/etc/opt does not exist: nothing to cover with the private configuration"
-    return None
+    return namespace_problem()
 
 
 @dataclass
@@ -113,13 +179,7 @@ class Listing:
 
 def list_tokens_argv(install: CryptolibInstall) -> list[str]:
     """The command line of :func:`list_tokens` (for a caller that runs and times it itself)."""
-    config = shlex.quote(str(install.config))
-    module = shlex.quote(str(install.module))
-    script = (f"mount -t tmpfs -o mode=0755 diagcps-cryptolib /etc/opt"
-              f" && mkdir -p {CONFIG_PATH}"
-              f" && mount --bind {config} {CONFIG_PATH}"
-              f" && exec pkcs11-tool --module {module} -L -T")
-    return ["unshare", "-m", "--propagation", "private", "sh", "-c", script]
+    return [*launcher(install.root), "pkcs11-tool", "--module", str(install.module), "-L", "-T"]
 
 
 def list_tokens(install: CryptolibInstall, *, timeout: float = 60.0) -> Listing:

@@ -15,8 +15,15 @@ from diagcps import messages
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _sentence(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, dict) and "other" in value)
+
+
 def _entries(node: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
-    if isinstance(node, dict) and "fr" in node and "en" in node:
+    # A table keyed by language whose values are entries themselves ([language_name]: fr, en)
+    # is walked into, not taken for one sentence.
+    if isinstance(node, dict) and "fr" in node and "en" in node and (
+            _sentence(node["fr"]) or _sentence(node["en"])):
         return [(path, node)]
     found = []
     if isinstance(node, dict):
@@ -65,4 +72,4 @@ def test_every_key_the_code_asks_for_is_in_the_catalogue() -> None:
             "fr_title", "en_title", "id", "total", "max", "titles", "path", "reason", "option",
             "folder", "ids", "detail", "wanted", "readers", "why", "name", "known", "value",
             "date", "reader", "what", "national_id", "profession", "hint", "options",
-            "low", "high", "expected", "choices", "commands", "command")})
+            "low", "high", "expected", "choices", "commands", "command", "run")})

@@ -45,10 +45,16 @@ def _text(fr: str, en: str) -> Any:
        "Card manager (CPS-Gestion)")
 def workstation_card_manager(ctx: Any) -> CheckResult:
     info = cryptolib_facts(ctx)
-    if ctx.system != "Linux" or not info.card_manager_path:
-        return _skipped("Rien à vérifier : CPS-Gestion n’est pas installé ici, ou pas sous Linux.",
-                        "Nothing to check: CPS-Gestion is not installed here, or not on Linux.",
+    if ctx.system != "Linux":
+        return _skipped("Non vérifié : hors Linux, CPS-Gestion ne dépend pas de ncurses.",
+                        "Not checked: outside Linux, CPS-Gestion does not depend on ncurses.",
                         card_manager_path=info.card_manager_path)
+    if not info.card_manager_path:
+        # Examined and found absent: a complete answer (like Firefox not installed), which
+        # must not make the workstation's verdict partial.
+        return ok("CPS-Gestion n’est pas installé : rien à vérifier de ce côté.",
+                  "CPS-Gestion is not installed: nothing to check there.",
+                  card_manager_path=None)
     state = card_manager_state(ctx.root)
     details = {"card_manager_path": info.card_manager_path, **asdict(state),
                "searched": list(state.searched)}
@@ -168,14 +174,17 @@ def workstation_middleware(ctx: Any) -> CheckResult:
     )
 
     cryptolib = cryptolib_facts(ctx)
+    if not cryptolib.installed or not cryptolib.library_path:
+        # No module to ask: the answer is complete, and the finding is workstation.cryptolib's
+        # (CRYPTOLIB_MISSING), so this one does not make the workstation's verdict partial.
+        return ok("Rien à vérifier : la Cryptolib CPS n’est pas installée (voir plus haut).",
+                  "Nothing to check: the Cryptolib CPS is not installed (see above).",
+                  installed=False)
     if ctx.facts.get("source_kind") != "pcsc":
         return _skipped("Non vérifié : la carte n’est pas lue par le service PC/SC de cet "
                         "ordinateur (carte virtuelle ou enregistrement).",
                         "Not checked: the card is not read through this computer's PC/SC "
                         "service (virtual card or recording).")
-    if not cryptolib.installed or not cryptolib.library_path:
-        return _skipped("Non vérifié : la Cryptolib CPS n’est pas installée.",
-                        "Not checked: the Cryptolib CPS is not installed.")
     view, outcome = _diagnosed(ctx)
     if view is None:
         return _skipped("Non vérifié : aucune carte à présenter à la Cryptolib.",

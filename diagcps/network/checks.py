@@ -42,10 +42,14 @@ def _hosts(results: list[EndpointResult]) -> str:
     return ", ".join(r.endpoint.label for r in results)
 
 
-def _skip_reason(outcome: NetworkOutcome) -> CheckResult | None:
+def _skip_reason(outcome: NetworkOutcome, *, needs_network: bool = False) -> CheckResult | None:
+    """Why this check has nothing to judge: the family did not run, or (for the checks that
+    need one) there is no network at all, which ``network.connection`` alone reports."""
     if outcome.skipped:
         return _skipped(_SKIPPED.get(outcome.skipped, _SKIPPED["not_requested"]),
                         reason=outcome.skipped)
+    if needs_network and outcome.no_network:
+        return _skipped(_NO_NETWORK)
     return None
 
 
@@ -95,11 +99,9 @@ def network_proxy(ctx: Any) -> CheckResult:
 @check("network.dns", "Résolution des noms des serveurs", "Name resolution of the servers")
 def network_dns(ctx: Any) -> CheckResult:
     outcome = _outcome(ctx)
-    skipped = _skip_reason(outcome)
+    skipped = _skip_reason(outcome, needs_network=True)
     if skipped:
         return skipped
-    if outcome.no_network:
-        return _skipped(_NO_NETWORK)
     failing = [r for r in outcome.endpoints if r.outcome == "dns_failed"]
     details = {"failed": [r.endpoint.label for r in failing]}
     if failing:
@@ -181,11 +183,9 @@ def network_connection(ctx: Any) -> CheckResult:
        "Secure connection (TLS) and the servers' certificates")
 def network_tls(ctx: Any) -> CheckResult:
     outcome = _outcome(ctx)
-    skipped = _skip_reason(outcome)
+    skipped = _skip_reason(outcome, needs_network=True)
     if skipped:
         return skipped
-    if outcome.no_network:
-        return _skipped(_NO_NETWORK)
     tried = [r for r in outcome.endpoints if r.tls is not None
              and r.outcome in ("ok", "intercepted", "cert_invalid", "untrusted_by_system",
                                "tls_failed")]

@@ -20,10 +20,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from diagcps._version import __version__
-from diagcps.network.clean import printable
 from diagcps.network.endpoints import Endpoint, NetworkSettings
 from diagcps.network.proxy import Proxy, ProxySettings, discover
 from diagcps.network.trust import TrustStores, unverified_context
+from diagcps.safe_text import bounded
 
 #: A skew beyond this between the local clock and the servers' is a finding.
 CLOCK_SKEW_LIMIT_S = 300.0
@@ -104,7 +104,7 @@ class NetworkOutcome:
 class _Failed(Exception):
     def __init__(self, outcome: str, error: str, cause: str | None = None) -> None:
         super().__init__(error)
-        self.outcome, self.error, self.cause = outcome, printable(error), cause
+        self.outcome, self.error, self.cause = outcome, bounded(error), cause
 
 
 class _Deadline:
@@ -187,7 +187,7 @@ def _probe_into(result: EndpointResult, proxies: ProxySettings, stores: TrustSto
     except _Failed as failed:
         result.outcome, result.error, result.cause = failed.outcome, failed.error, failed.cause
     except Exception as exc:  # a probe never takes the family down: it reports what it saw
-        result.outcome, result.error = "tls_failed", printable(f"{type(exc).__name__}: {exc}")
+        result.outcome, result.error = "tls_failed", bounded(f"{type(exc).__name__}: {exc}")
     result.duration_ms = (time.monotonic() - start) * 1000
 
 
@@ -255,7 +255,7 @@ def _tls_outcome(tls: TlsFacts) -> str:
 
 
 def _verify_message(exc: ssl.SSLCertVerificationError) -> str:
-    return printable(str(getattr(exc, "verify_message", None) or exc.reason or exc))
+    return bounded(str(getattr(exc, "verify_message", None) or exc.reason or exc))
 
 
 def _short(exc: BaseException) -> str:
@@ -376,7 +376,7 @@ def _head(sock: ssl.SSLSocket, result: EndpointResult, deadline: _Deadline) -> N
         head = _read_head(sock, deadline)
     except (OSError, ssl.SSLError) as exc:
         # The handshake worked: a page that does not answer is not what this family checks.
-        result.error = printable(f"HEAD: {_short(exc)}")
+        result.error = bounded(f"HEAD: {_short(exc)}")
         return
     received = time.time()
     result.http_status, headers = _parse_head(head)
@@ -420,5 +420,5 @@ def _name(name: Any) -> str:
     for oid in (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME):
         values = name.get_attributes_for_oid(oid)
         if values:
-            return printable(str(values[0].value))
-    return printable(name.rfc4514_string())
+            return bounded(str(values[0].value))
+    return bounded(name.rfc4514_string())

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from diagcps.network.clean import printable
+from diagcps.safe_text import bounded
 
 INTERNET_SETTINGS = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings"
 
@@ -187,9 +187,9 @@ def discover(env: Mapping[str, str], system: str,
         return ProxySettings()
     # Settings are the OS's or the user's text: shown later, so made printable here.
     return ProxySettings(found.source, None if found.https is None else Proxy(
-        printable(found.https.host), found.https.port), [printable(b) for b in found.bypass],
-        None if found.pac_url is None else printable(found.pac_url),
-        None if found.unsupported is None else printable(found.unsupported))
+        bounded(found.https.host), found.https.port), [bounded(b) for b in found.bypass],
+        None if found.pac_url is None else bounded(found.pac_url),
+        None if found.unsupported is None else bounded(found.unsupported))
 
 
 def _discover(env: Mapping[str, str], system: str,

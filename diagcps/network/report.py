@@ -1,16 +1,12 @@
-"""The network part of the report: the ``network`` section and the third verdict line,
-"Accès à Pro Santé Connect". Fields are described in schema-v1.json."""
+"""The network part of the report: the ``network`` section and its short block in the terminal
+view (the verdict itself is judged in diagcps/report/verdicts.py). Fields are described in
+schema-v1.json."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from diagcps.checks.base import Status, Text
 from diagcps.network.probe import NetworkOutcome
-
-NETWORK_CHECKS_GROUP = "network"
-#: Workstation findings that also stand between the user and Pro Santé Connect.
-_ALSO = ("CLOCK_SKEW",)
 
 
 def network_section(outcome: NetworkOutcome | None) -> dict[str, Any]:
@@ -58,51 +54,6 @@ def _endpoint(result: Any) -> dict[str, Any]:
         "clock_skew_s": result.clock_skew_s,
         "duration_ms": round(result.duration_ms, 1),
     }
-
-
-def network_verdict(results: list[Any], outcome: NetworkOutcome | None,
-                    lang: str) -> dict[str, Any]:
-    """Can this workstation reach Pro Santé Connect? Never about the card."""
-    outcome = outcome or NetworkOutcome("not_requested")
-    if outcome.skipped:
-        why = {"offline": Text("Accès à Pro Santé Connect non vérifié (mode hors ligne).",
-                               "Access to Pro Santé Connect not checked (offline mode)."),
-               "replay": Text("Accès à Pro Santé Connect non vérifié (analyse d’un "
-                              "enregistrement).",
-                              "Access to Pro Santé Connect not checked (replaying a "
-                              "recording).")}.get(outcome.skipped,
-                                                  Text("Accès à Pro Santé Connect non vérifié.",
-                                                       "Access to Pro Santé Connect not "
-                                                       "checked."))
-        return {"status": "skipped", "code": None, "summary": why.get(lang)}
-    relevant = [r for r in results if r.spec.id.split(".")[0] == NETWORK_CHECKS_GROUP
-                or r.result.code in _ALSO]
-    ranked = [r for r in relevant if r.result.status not in (Status.OK, Status.SKIPPED)]
-    worst = max(ranked, key=lambda r: (r.result.status.severity, -ranked.index(r)),
-                default=None)
-    if worst is None:
-        if not any(r.result.status is Status.OK for r in relevant):
-            return {"status": "skipped", "code": None,
-                    "summary": Text("Accès à Pro Santé Connect non vérifié.",
-                                    "Access to Pro Santé Connect not checked.").get(lang)}
-        return {"status": "ok", "code": None,
-                "summary": Text("Pro Santé Connect est accessible depuis ce poste.",
-                                "Pro Santé Connect can be reached from this workstation."
-                                ).get(lang)}
-    summary = worst.result.summary
-    if worst.result.status is Status.ERROR:
-        lead = Text("Accès à Pro Santé Connect non vérifié : l’outil a échoué.",
-                    "Access to Pro Santé Connect not checked: the tool failed.")
-        return {"status": "error", "code": None, "summary": lead.get(lang)}
-    if worst.result.code == "NETWORK_OFFLINE":
-        return {"status": "warning", "code": "NETWORK_OFFLINE", "summary": summary.get(lang)}
-    lead = (Text("Pro Santé Connect est accessible, avec une remarque.",
-                 "Pro Santé Connect can be reached, with a remark.")
-            if worst.result.status is Status.WARNING else
-            Text("Pro Santé Connect n’est pas accessible correctement depuis ce poste.",
-                 "Pro Santé Connect cannot be reached properly from this workstation."))
-    return {"status": worst.result.status.value, "code": worst.result.code,
-            "summary": f"{lead.get(lang)} {summary.get(lang)}"}
 
 
 def network_lines(report: dict[str, Any], lang: str) -> list[tuple[str, str]]:

@@ -25,7 +25,8 @@ from diagcps.safe_text import printable
 #: Folders deeper than this below a path given on the command line are not entered.
 MAX_FOLDER_DEPTH = 16
 
-_SEVERITY = {"error": 0, "fail": 1, "warning": 2, "ok": 3, "skipped": 4}
+#: Worst first; "partial" (nothing wrong, but not everything checked) before "ok".
+_SEVERITY = {"error": 0, "fail": 1, "warning": 2, "partial": 3, "ok": 4, "skipped": 5}
 _FINDING_STATUSES = ("error", "fail", "warning")
 
 
@@ -51,7 +52,9 @@ class Workstation:
     @property
     def rank(self) -> tuple[int, str]:
         """Failures first: the worse of the two verdicts, then the host name."""
-        return (min(_SEVERITY.get(self.card, 5), _SEVERITY.get(self.workstation, 5)), self.host)
+        unknown = len(_SEVERITY)
+        return (min(_SEVERITY.get(self.card, unknown), _SEVERITY.get(self.workstation, unknown)),
+                self.host)
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,7 @@ def _worst(checks: list[dict[str, Any]], groups: tuple[str, ...]) -> dict[str, A
     mine = [c for c in checks if c["id"].split(".")[0] in groups and c["status"] != "skipped"]
     if not mine:
         return {"status": "skipped", "code": None}
-    worst = min(mine, key=lambda c: _SEVERITY.get(c["status"], 5))
+    worst = min(mine, key=lambda c: _SEVERITY.get(c["status"], len(_SEVERITY)))
     return {"status": worst["status"], "code": worst["code"]}
 
 

@@ -16,46 +16,27 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from diagcps import messages
 from diagcps.report.fleet import Summary, Workstation, workstation_json
 
-_WORDS = {
-    "fr": {
-        "title": "Postes de travail : {hosts} (rapports lus : {read}, fichiers écartés : "
-                 "{skipped})",
-        "columns": ("Poste", "Système", "Cryptolib", "Lecteur", "Carte", "Verdict carte",
-                    "Verdict poste", "Date du rapport"),
-        "findings": "Constats par code (postes, exemple)",
-        "cryptolib": "Versions de la Cryptolib CPS (postes)",
-        "readers": "Modèles de lecteur (postes)",
-        "skipped": "Fichiers écartés",
-        "none": "aucun",
-        "redacted": " (masqué)",
-    },
-    "en": {
-        "title": "Workstations: {hosts} (reports read: {read}, files skipped: {skipped})",
-        "columns": ("Workstation", "System", "Cryptolib", "Reader", "Card", "Card verdict",
-                    "Workstation verdict", "Report date"),
-        "findings": "Findings by code (workstations, example)",
-        "cryptolib": "Cryptolib CPS versions (workstations)",
-        "readers": "Reader models (workstations)",
-        "skipped": "Files skipped",
-        "none": "none",
-        "redacted": " (masked)",
-    },
-}
+#: The columns of the table, in order (their headings: ``fleet_view.column.*`` in the catalogue).
+_COLUMNS = ("host", "os", "cryptolib", "reader", "card", "card_verdict", "workstation_verdict",
+            "date")
 
-_VERDICT_WORDS = {
-    "ok": ("OK", "OK"), "warning": ("ATTENTION", "WARNING"), "fail": ("ÉCHEC", "FAILED"),
-    "error": ("ERREUR", "ERROR"), "skipped": ("NON FAIT", "SKIPPED"),
-}
+
+def _word(key: str, lang: str, **fields: Any) -> str:
+    """A word of the table, from the messages catalogue (``[fleet_view]``)."""
+    return messages.msg(f"fleet_view.{key}", lang, **fields)
+
 
 #: Widest a table cell gets; longer texts end with an ellipsis (the CSV and JSON keep them whole).
 _MAX_CELL = 40
 
 
 def _verdict(status: str, code: str | None, lang: str) -> str:
-    fr, en = _VERDICT_WORDS.get(status, (status, status))
-    word = fr if lang == "fr" else en
+    # The words of the terminal view ("status" in the messages catalogue); a status this
+    # version does not know (a newer report's) is shown as written.
+    word = messages.label("status", status, lang, default=status) or status
     return f"{word} {code}" if code and status != "ok" else word
 
 
@@ -71,10 +52,9 @@ def _fit(text: str, width: int) -> str:
 
 
 def table_lines(summary: Summary, lang: str) -> Iterator[str]:
-    words = _WORDS[lang]
-    yield words["title"].format(hosts=len(summary.workstations), read=summary.reports_read,
+    yield _word("title", lang, hosts=len(summary.workstations), read=summary.reports_read,
                                 skipped=len(summary.skipped))
-    header = words["columns"]
+    header = tuple(_word(f"column.{name}", lang) for name in _COLUMNS)
     widths = [min(_MAX_CELL, len(h)) for h in header]
     for row in summary.workstations:
         for index, cell in enumerate(_cells(row, lang)):
@@ -88,23 +68,23 @@ def table_lines(summary: Summary, lang: str) -> Iterator[str]:
     for row in summary.workstations:
         yield line(_cells(row, lang))
     yield ""
-    yield words["findings"]
+    yield _word("findings", lang)
     if not summary.findings:
-        yield "  " + words["none"]
+        yield "  " + _word("none", lang)
     code_width = max((len(c) for c, _, _ in summary.findings), default=0)
     for code, count, example in summary.findings:
         yield f"  {code.ljust(code_width)}  {count:>6}  {_fit(example, _MAX_CELL)}"
-    for title, tally in ((words["cryptolib"], summary.cryptolib_versions),
-                         (words["readers"], summary.readers)):
+    for title, tally in ((_word("cryptolib", lang), summary.cryptolib_versions),
+                         (_word("readers", lang), summary.readers)):
         yield ""
         yield title
         if not tally:
-            yield "  " + words["none"]
+            yield "  " + _word("none", lang)
         for value, count in tally:
             yield f"  {count:>6}  {_fit(value, 2 * _MAX_CELL)}"
     if summary.skipped:
         yield ""
-        yield words["skipped"]
+        yield _word("skipped", lang)
         for skipped in summary.skipped:
             yield f"  {skipped.path}: {skipped.reason}"
 

@@ -20,6 +20,8 @@ MAX_REPORT_BYTES = 8 * 1024 * 1024
 MAX_REPORT_DEPTH = 32
 
 STATUSES = ("ok", "warning", "fail", "error", "skipped")
+#: A verdict may also be partial: nothing wrong in what ran, but not every check of it ran.
+VERDICT_STATUSES = (*STATUSES, "partial")
 
 
 class ReportError(ValueError):
@@ -49,7 +51,7 @@ def check_report(doc: Any) -> None:
         raise ReportError("report has no verdicts")
     for key in ("card", "workstation"):
         verdict = verdicts.get(key)
-        if not isinstance(verdict, dict) or verdict.get("status") not in STATUSES \
+        if not isinstance(verdict, dict) or verdict.get("status") not in VERDICT_STATUSES \
                 or not isinstance(verdict.get("summary"), str):
             raise ReportError(f"report verdict {key} is malformed")
     checks = doc.get("checks")

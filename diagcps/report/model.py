@@ -1,5 +1,5 @@
-"""The report: a diagnosis turned into the JSON document of schema version 1, with the two
-verdicts first (does the card work? is this workstation compatible?)."""
+"""The report: a diagnosis turned into the JSON document of schema version 1, with the verdicts
+first (does the card work? is this workstation compatible? can it reach Pro Santé Connect?)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,15 @@ from diagcps._version import __version__
 from diagcps.checks.base import Status
 from diagcps.checks.registry import RunResult
 from diagcps.diagnosis import Diagnosis
-from diagcps.network.report import network_section, network_verdict
+from diagcps.network.report import network_section
 from diagcps.report import verdicts
 from diagcps.report.redact import MASKED, mask_accounts
 
 SCHEMA_VERSION = "1"
-#: Additions to version 1 that its readers may ignore (1: the ``network`` section and verdict).
-SCHEMA_REVISION = 1
+#: Additions to version 1 (the schema's ``schema_revision`` says what each one adds). A whole run
+#: still validates against revision 0; only a run limited by check ids or ``--skip`` gives the
+#: verdict status ``partial`` of revision 2.
+SCHEMA_REVISION = 2
 CARD_GROUPS = ("card",)
 WORKSTATION_GROUPS = verdicts.WORKSTATION_GROUPS
 
@@ -47,10 +49,7 @@ def build_report(diagnosis: Diagnosis, *, lang: str = "fr", redacted: bool = Fal
         "status": status,
         "lang": lang,
         "redacted": redacted,
-        "verdicts": {
-            **verdicts.verdicts(diagnosis, lang),
-            "network": network_verdict(results, diagnosis.network, lang),
-        },
+        "verdicts": _verdicts(diagnosis, lang),
         "source": {"kind": diagnosis.source_kind, "detail": diagnosis.source_detail},
         "run_id": diagnosis.run_id,
         "host": host or _host(diagnosis),
@@ -83,11 +82,15 @@ def build_report(diagnosis: Diagnosis, *, lang: str = "fr", redacted: bool = Fal
 # diagcps.report.verdicts judges them; these names stay for the callers that use them.
 
 def card_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
-    return verdicts.verdict(verdicts.VERDICTS[0], diagnosis, lang)
+    return verdicts.verdict(_spec("card"), diagnosis, lang)
 
 
 def workstation_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
-    return verdicts.verdict(verdicts.VERDICTS[1], diagnosis, lang)
+    return verdicts.verdict(_spec("workstation"), diagnosis, lang)
+
+
+def _spec(key: str) -> verdicts.VerdictSpec:
+    return next(spec for spec in verdicts.VERDICTS if spec.key == key)
 
 
 # --- parts -----------------------------------------------------------------------------------
@@ -102,11 +105,22 @@ def _check(run: RunResult, lang: str, system: str | None = None) -> dict[str, An
         "status": result.status.value,
         "code": result.code,
         "summary": summary,
+        # Both languages, so that a report can be shown in the other one (``diagcps show``).
+        "summaries": {"fr": result.summary.fr, "en": result.summary.en},
         "remedy": remedies.remedy_text(result.code, lang, system) if result.code
         and result.status is not Status.OK else None,
         "details": details,
         "duration_ms": round(run.duration_ms, 3),
     }
+
+
+def _verdicts(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
+    """The verdicts in ``lang``, each with its summary in both languages (``summaries``)."""
+    made = {other: verdicts.verdicts(diagnosis, other) for other in ("fr", "en")}
+    chosen = made["en" if lang == "en" else "fr"]
+    for key, verdict in chosen.items():
+        verdict["summaries"] = {other: made[other][key]["summary"] for other in made}
+    return chosen
 
 
 def _reader(diagnosis: Diagnosis, reader: Any) -> dict[str, Any]:

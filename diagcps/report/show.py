@@ -4,11 +4,13 @@ The terminal view is a function of the report document alone (``terminal.render`
 report is preparing that document, then the very same call ``check`` makes:
 
 - in the report's own language, every stored text is shown as stored: the view is the user's;
-- in the other language, the words of the view, the check titles and the remedies come from the
-  catalogue by finding code, the e-CPS and support lines are rebuilt (after proving that they
-  rebuild to the stored text in the report's language), and each summary is translated when the
-  tool's own bilingual sentences explain it exactly (``translate``). What cannot be translated so
-  stays as written and a closing line says how many texts that is;
+- in the other language, each summary is the one the report stores in both languages
+  (``summaries``); the words of the view, the verdict labels, the check titles and the remedies
+  come from the catalogues by key, finding code and check identifier, the e-CPS and support lines
+  are rebuilt, each only after proving that it gives the stored text in the report's language.
+  A report made before ``summaries`` existed has its sentences matched against the catalogue of
+  the tool's sentences (``translate``). What cannot be translated so stays as written and a
+  closing line says how many texts that is;
 - everything is stripped of control and bidirectional characters before it reaches the screen;
 - a report made before some fields existed (no verdicts, no titles, no help) still shows.
 """
@@ -16,21 +18,17 @@ report is preparing that document, then the very same call ``check`` makes:
 from __future__ import annotations
 
 import copy
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from diagcps import messages
 from diagcps.safe_text import printable
 
 #: How deep a report's values may nest before the view refuses it (reports nest less than 10).
 MAX_DEPTH = 64
-
-_NOTE = {
-    "fr": "{n} texte(s) affiché(s) tels qu'écrits dans le rapport ({source}) : ils portent des "
-          "valeurs que l'outil ne sait pas traduire.",
-    "en": "{n} text(s) shown as written in the report ({source}): they carry values the tool "
-          "cannot translate.",
-}
-_LANG_NAMES = {"fr": {"fr": "français", "en": "anglais"}, "en": {"fr": "French", "en": "English"}}
+#: Most texts of one report matched against the catalogue (a report has about forty texts).
+MAX_MATCHED = 128
 
 
 @dataclass
@@ -53,7 +51,8 @@ def prepare(report: dict[str, Any], lang: str | None = None) -> View:
     doc["lang"] = target
     note = None
     if untranslated:
-        note = _NOTE[target].format(n=untranslated, source=_LANG_NAMES[target][source])
+        note = messages.msg("report_file.untranslated", target, count=untranslated,
+                            name=messages.label("language_name", source, target))
     return View(doc, untranslated, note)
 
 
@@ -140,27 +139,44 @@ def _translate(doc: dict[str, Any], source: str, target: str) -> int:
     from diagcps.report.translate import translate
 
     registry = load_all()
+    system = (doc.get("host") or {}).get("os")
     left = 0
+    matched = 0
 
     def sentence(text: str) -> str:
-        nonlocal left
-        done = translate(text, source, target)
+        nonlocal left, matched
+        # Matching against the catalogue costs more than reading ``summaries``: a report holds
+        # a few dozen texts, a hostile one thousands, which are then left as written.
+        matched += 1
+        done = translate(text, source, target) if matched <= MAX_MATCHED else None
         if done is None:
             left += 1
             return text
         return done
 
-    for verdict in doc["verdicts"].values():
-        verdict["summary"] = sentence(verdict["summary"])
+    def summary(item: dict[str, Any]) -> None:
+        both = item.get("summaries")
+        if isinstance(both, dict) and both.get(source) == item["summary"] \
+                and isinstance(both.get(target), str):
+            item["summary"] = both[target]
+        else:
+            item["summary"] = sentence(item["summary"])
+
+    for key, verdict in doc["verdicts"].items():
+        summary(verdict)
+        if verdict.get("label"):
+            label = _by_key(verdict["label"], f"verdict.label.{key}", source, target)
+            left += label is None
+            verdict["label"] = label or verdict["label"]
     for check in doc["checks"]:
         spec = registry.get(check["id"])
         if spec is not None and check.get("title") in (None, spec.title.get(source)):
             check["title"] = spec.title.get(target)
         elif check.get("title"):
             check["title"] = sentence(check["title"])
-        check["summary"] = sentence(check["summary"])
+        summary(check)
         if check.get("remedy"):
-            known = remedies.remedy_text(check["code"], target) if check.get("code") else None
+            known = _remedy(check, system, source, target)
             if known is not None:
                 check["remedy"] = known
             else:
@@ -179,6 +195,28 @@ def _translate(doc: dict[str, Any], source: str, target: str) -> int:
     return left
 
 
+def _by_key(stored: str, key: str, source: str, target: str) -> str | None:
+    """The catalogue's ``key`` in ``target`` if it is what the report stores in ``source``."""
+    try:
+        if messages.msg(key, source) == stored:
+            return messages.msg(key, target)
+    except (KeyError, TypeError):
+        pass
+    return None
+
+
+def _remedy(check: dict[str, Any], system: Any, source: str, target: str) -> str | None:
+    """The remedy of the check's finding in ``target``, for the system it was written for."""
+    from diagcps import remedies
+
+    if not check.get("code"):
+        return None
+    for on in dict.fromkeys((system if isinstance(system, str) else None, None)):
+        if remedies.remedy_text(check["code"], source, on) == check["remedy"]:
+            return remedies.remedy_text(check["code"], target, on)
+    return None
+
+
 def _ecps_lines(doc: dict[str, Any], lines: list[str], source: str,
                 target: str) -> tuple[list[str], int]:
     """The e-CPS lines rebuilt from the card's holder, if they rebuild to the stored ones."""
@@ -194,10 +232,11 @@ def _ecps_lines(doc: dict[str, Any], lines: list[str], source: str,
     id_type = holder.get("id_type")
     if national_id and "*" in national_id and isinstance(id_type, str) and len(id_type) == 1:
         stand_ins.append((id_type + "0" * (len(national_id) - 1), national_id))
-    for stand_in, shown in stand_ins:
+    # The line about activating the e-CPS with the card is there only if the card can do it.
+    for (stand_in, shown), with_card in itertools.product(stand_ins, (True, False)):
         def rebuilt(lang: str, stand_in: str | None = stand_in, shown: str | None = shown,
-                    ) -> list[str]:
-            made = remedies.ecps_help(code, stand_in, lang)
+                    with_card: bool = with_card) -> list[str]:
+            made = remedies.ecps_help(code, stand_in, lang, with_card=with_card)
             return [line.replace(stand_in, shown) for line in made] if stand_in and shown \
                 else made
         if rebuilt(source) == lines:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import click
 
+from diagcps import messages
 from diagcps.report.validate import ReportError, file_label, read_report
 from diagcps.safe_text import printable
 
@@ -31,11 +32,11 @@ def show_report(path: str, lang: str) -> int:
         with console.capture() as view:
             render(report.document, console, lang)
     except (ReportError, ValueError) as exc:
-        click.echo(f"diagcps: {file_label(path)}: {printable(str(exc))}", err=True)
+        _say("report_file.refused", lang, path=file_label(path), reason=printable(str(exc)))
         return EXIT_USAGE
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
-        click.echo(f"diagcps: {file_label(path)}: cannot be shown (unexpected content: "
-                   f"{printable(type(exc).__name__)} {printable(str(exc))[:60]})", err=True)
+        what = f"{printable(type(exc).__name__)} {printable(str(exc))[:60]}"
+        _say("report_file.cannot_show", lang, path=file_label(path), what=what)
         return EXIT_USAGE
     sys.stdout.write(view.get())
     return EXIT_OK
@@ -56,9 +57,13 @@ def summarise_reports(paths: Iterable[str], output: str, lang: str) -> int:
     if output != "table" and summary.skipped:
         # Listed in the JSON already; the CSV has one row per workstation, so say it aside.
         for skipped in summary.skipped if output == "csv" else ():
-            click.echo(f"diagcps: {skipped.path}: {skipped.reason}", err=True)
+            _say("report_file.refused", lang, path=skipped.path, reason=skipped.reason)
     if not summary.workstations:
-        click.echo("diagcps: no valid report found" if lang == "en"
-                   else "diagcps : aucun rapport valide trouvé", err=True)
+        _say("report_file.no_valid_report", lang)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def _say(key: str, lang: str, **fields: str) -> None:
+    """One line on stderr in ``lang``, as every error of the tool: ``diagcps : …``."""
+    click.echo(messages.msg("cli.prefix", lang) + messages.msg(key, lang, **fields), err=True)

@@ -1,35 +1,63 @@
-"""Turning a report's sentences into the other language of the tool, only where that is exact.
+"""Turning a report's sentences into the other language of the tool, from data only.
 
-A report stores its texts in the language it was made in. The sentences come from the tool's own
-code, where each is written once in French and once in English, side by side (``Text(fr, en)``,
-``ok(fr, en)``, ``finding(status, code, fr, en)``). This module reads those pairs from the tool's
-source and matches a stored sentence against them: a sentence made of fixed words translates
-directly; one with values in it (a reader name, a version, a date) translates when both languages
-insert the very same values, which are then carried over as they are. A sentence no pair explains
-stays as written, and the caller says so.
+A report carries each summary in both languages (``summaries``, next to ``summary``): showing it
+in the other language is reading that one, and :mod:`diagcps.report.show` does so. This module
+serves the reports made before that field existed, which hold their own language only: a stored
+sentence is matched against the tool's catalogue of sentences (``catalogue/messages.toml``), where
+each entry is written in French and in English with the same fields. A sentence translates when
+the catalogue explains it exactly and each field's value is one the other language can be given
+for sure:
+
+- a whole number or a check identifier (``card.detected``) is written the same in both
+  languages (a date is not: 14/01/2028 and 2028-01-14);
+- a check title, or a list of titles joined by ", ", is the other language's title (registry);
+- a whole sentence of the catalogue is its own translation.
+
+A sentence made of several catalogue sentences joined by a space (a verdict and its coverage
+note) translates part by part. Anything else (the summaries checks write themselves) stays as
+written, and the caller counts it.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
 import itertools
 import re
+import string
 from dataclasses import dataclass
-from pathlib import Path
 
-#: Modules whose bilingual pairs make the sentences of a report (checks, verdicts).
-_SOURCES = ("checks", "report/model.py")
+#: How many catalogue sentences one stored sentence may be made of, or nest (a field's value).
+_MAX_PARTS = 4
+_MAX_NESTING = 1
+#: Longest text matched against the catalogue (a verdict with its coverage note is a few hundred
+#: characters); a longer one, which a hostile report may hold, stays as written.
+MAX_LENGTH = 2000
+#: Where a first sentence may end, at most (a verdict line has a handful of sentences).
+_MAX_SENTENCE_ENDS = 12
+
+_CHECK_ID = re.compile(r"[a-z]+(\.[a-z_]+)+")
+_NUMBER = re.compile(r"\d{1,9}")
 
 
 @dataclass(frozen=True)
 class _Template:
-    #: Fixed text and value slots, in order: ("lit", text) or ("expr", source of the value).
-    fr: tuple[tuple[str, str], ...]
+    """One catalogue sentence: fixed text and field names, in order, in each language."""
+
+    fr: tuple[tuple[str, str], ...]  # ("lit", text) or ("field", name)
     en: tuple[tuple[str, str], ...]
-    #: (French slot, English slot, how the value changes between them): "same" (carried over),
-    #: "date" (dd/mm/yyyy and ISO) or "text" (a French text and its English, translated too).
-    links: tuple[tuple[str, str, str], ...] = ()
+    #: For a sentence that depends on {count}: the form ("one"/"other") of each language.
+    forms: tuple[str | None, str | None] = (None, None)
+
+    def fits(self, count: str | None) -> bool:
+        """Whether each language says ``count`` in its form here (French: singular for 0 and 1,
+        English: for 1 only); a sentence without forms says any count."""
+        if self.forms == (None, None):
+            return True
+        if count is None or not count.isdigit():
+            return False
+        number = int(count)
+        wanted = ("one" if number <= 1 else "other", "one" if number == 1 else "other")
+        return all(form in (None, want) for form, want in zip(self.forms, wanted, strict=True))
 
     def parts(self, lang: str) -> tuple[tuple[str, str], ...]:
         return self.en if lang == "en" else self.fr
@@ -37,122 +65,67 @@ class _Template:
     def fixed_length(self, lang: str) -> int:
         return sum(len(text) for kind, text in self.parts(lang) if kind == "lit")
 
+    def may_start(self, lang: str, text: str) -> bool:
+        """A cheap test before the regular expression: the fixed text it starts with."""
+        kind, first = self.parts(lang)[0] if self.parts(lang) else ("lit", "")
+        return kind != "lit" or text.startswith(first)
 
-def _string_parts(node: ast.expr) -> list[tuple[str, str]] | None:
-    """A string expression as fixed text and value slots, or None if it is not a string."""
-    if isinstance(node, ast.Constant):
-        return [("lit", node.value)] if isinstance(node.value, str) else None
-    if isinstance(node, ast.JoinedStr):
-        parts: list[tuple[str, str]] = []
-        for value in node.values:
-            if isinstance(value, ast.Constant):
-                parts.append(("lit", str(value.value)))
-            else:
-                parts.append(("expr", ast.unparse(value)))
-        return parts
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _string_parts(node.left), _string_parts(node.right)
-        if left is None and right is None:
-            return None
-        return (left or [("expr", ast.unparse(node.left))]) + (
-            right or [("expr", ast.unparse(node.right))])
-    return None
+    def may_end(self, lang: str, text: str) -> bool:
+        kind, last = self.parts(lang)[-1] if self.parts(lang) else ("lit", "")
+        return kind != "lit" or text.endswith(last)
 
 
-def _pairs(tree: ast.AST) -> list[_Template]:
-    found = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        args = node.args
-        # The French and English texts are the last two positional arguments of the helpers.
-        if len(args) < 2 or any(isinstance(a, ast.Starred) for a in args):
-            continue
-        fr, en = _string_parts(args[-2]), _string_parts(args[-1])
-        if fr is None or en is None:
-            continue
-        links = _links([t for k, t in fr if k == "expr"], [t for k, t in en if k == "expr"])
-        if links is not None:
-            found.append(_Template(tuple(fr), tuple(en), links))
-    return found
-
-
-def _assigned_pairs(tree: ast.AST) -> list[_Template]:
-    """Pairs written as two assignments in a row: ``fr = …`` then ``en = …`` (or ``x_fr``,
-    ``x_en``), a conditional on each side giving a pair per branch."""
-    found = []
-    for node in ast.walk(tree):
-        for field_name in ("body", "orelse"):
-            block = getattr(node, field_name, None)
-            if not isinstance(block, list):
-                continue
-            for first, second in itertools.pairwise(block):
-                names = [_assigned_name(first), _assigned_name(second)]
-                if None in names or names[0] == names[1]:
-                    continue
-                if names[0].replace("fr", "en") != names[1]:  # type: ignore[union-attr]
-                    continue
-                found.extend(_value_pairs(first.value, second.value))  # type: ignore[attr-defined]
-    return found
-
-
-def _assigned_name(node: ast.stmt) -> str | None:
-    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
-            node.targets[0], ast.Name) and re.fullmatch(r"(\w+_)?fr|(\w+_)?en",
-                                                        node.targets[0].id):
-        return node.targets[0].id
-    return None
-
-
-def _value_pairs(fr: ast.expr, en: ast.expr) -> list[_Template]:
-    if isinstance(fr, ast.IfExp) and isinstance(en, ast.IfExp):
-        return _value_pairs(fr.body, en.body) + _value_pairs(fr.orelse, en.orelse)
-    fr_parts, en_parts = _string_parts(fr), _string_parts(en)
-    if fr_parts is None or en_parts is None:
-        return []
-    links = _links([t for k, t in fr_parts if k == "expr"],
-                   [t for k, t in en_parts if k == "expr"])
-    return [] if links is None else [_Template(tuple(fr_parts), tuple(en_parts), links)]
-
-
-def _links(fr: list[str], en: list[str]) -> tuple[tuple[str, str, str], ...] | None:
-    """How each value slot of one language gives the other's; None when one cannot.
-
-    The same expression in both carries its value over. Otherwise the slots left pair in order
-    when their code says how: a French date (``_fr_date(x)``, ``_day(x)``) and an ISO one
-    (``x.isoformat()``), or a French and an English text (``a.fr``/``a.en``, ``a_fr``/``a_en``).
-    """
-    fr_set, en_set = dict.fromkeys(fr), dict.fromkeys(en)
-    links = [(e, e, "same") for e in en_set if e in fr_set]
-    fr_left = [e for e in fr_set if e not in en_set]
-    en_left = [e for e in en_set if e not in fr_set]
-    if len(fr_left) != len(en_left):
+def _parse(sentence: str) -> tuple[tuple[str, str], ...] | None:
+    parts: list[tuple[str, str]] = []
+    try:
+        for literal, field, spec, conversion in string.Formatter().parse(sentence):
+            if literal:
+                parts.append(("lit", literal))
+            if field is not None:
+                if spec or conversion or not field.isidentifier():
+                    return None  # a formatted value cannot be read back exactly
+                parts.append(("field", field))
+    except ValueError:
         return None
-    for f, e in zip(fr_left, en_left, strict=True):
-        if "isoformat()" in e or "%Y-%m-%d" in e:  # the value must then be a French date
-            links.append((f, e, "date"))
-        elif f.replace(".fr", ".en") == e or f.replace("_fr", "_en") == e:
-            links.append((f, e, "text"))
-        else:
-            return None
-    return tuple(links)
+    return tuple(parts)
+
+
+def _variants(value: object) -> dict[str | None, str]:
+    """The sentences of one language of an entry: the text, or its ``one``/``other`` forms."""
+    if isinstance(value, str):
+        return {None: value}
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k in ("one", "other") and isinstance(v, str)}
+    return {}
 
 
 @functools.cache
 def _templates() -> tuple[_Template, ...]:
-    base = Path(__file__).resolve().parents[1]
-    files: list[Path] = []
-    for source in _SOURCES:
-        path = base / source
-        files.extend(sorted(path.glob("*.py")) if path.is_dir() else [path])
+    from diagcps import messages
+
     found: list[_Template] = []
-    for file in files:
-        try:
-            tree = ast.parse(file.read_text("utf-8"))
-            found.extend(_pairs(tree) + _assigned_pairs(tree))
-        except (OSError, SyntaxError, UnicodeDecodeError):
-            continue  # an installation without sources translates less, never fails
+    stack = [messages.table(name) for name in ("checks", "verdict")]
+    while stack:
+        node = stack.pop()
+        if "fr" in node and "en" in node:
+            fr, en = _variants(node["fr"]), _variants(node["en"])
+            for (fr_form, fr_text), (en_form, en_text) in itertools.product(fr.items(),
+                                                                            en.items()):
+                fr_parts, en_parts = _parse(fr_text), _parse(en_text)
+                forms = (fr_form, en_form)
+                if fr_parts is not None and en_parts is not None:
+                    found.append(_Template(fr_parts, en_parts, forms))
+            continue
+        stack.extend(v for v in node.values() if isinstance(v, dict))
     return tuple(found)
+
+
+@functools.cache
+def _titles(source: str, target: str) -> dict[str, str]:
+    """Every check title in ``source`` -> the same title in ``target``."""
+    from diagcps.checks.selection import load_all
+
+    return {spec.title.get(source): spec.title.get(target) for spec in load_all().values()}
 
 
 @functools.cache
@@ -165,78 +138,101 @@ def _matcher(template: _Template, lang: str) -> re.Pattern[str]:
             pattern.append(f"(?P={groups[text]})")
         else:
             groups[text] = f"v{len(groups)}"
-            pattern.append(f"(?P<{groups[text]}>.*?)")
+            pattern.append(f"(?P<{groups[text]}>.+?)")
     return re.compile("".join(pattern), re.DOTALL)
 
 
-def _fill(template: _Template, source: str, match: re.Match[str], target: str) -> str | None:
-    order = [t for k, t in template.parts(source) if k == "expr"]
-    captured = {expr: match.group(f"v{index}") for index, expr in
-                enumerate(dict.fromkeys(order))}
-    values: dict[str, str] = {}
-    for fr, en, how in template.links:
-        mine, theirs = (fr, en) if source == "fr" else (en, fr)
-        value = _convert(captured[mine], how, source, target)
-        if value is None:
-            return None
-        values[theirs] = value
-    return "".join(text if kind == "lit" else values[text]
-                   for kind, text in template.parts(target))
+def _counterpart(name: str, source: str, target: str) -> str:
+    """The field of the other language holding the same value (``fr_title`` -> ``en_title``)."""
+    prefix = f"{source}_"
+    return f"{target}_{name[len(prefix):]}" if name.startswith(prefix) else name
 
 
-_FR_DATE = re.compile(r"(\d\d)/(\d\d)/(\d{4})")
-_ISO_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)")
-
-
-def _convert(value: str, how: str, source: str, target: str) -> str | None:
-    if how == "same":
+def _value(value: str, source: str, target: str, nesting: int) -> str | None:
+    """``value`` as the other language writes it, or None when that is not known for sure."""
+    if _NUMBER.fullmatch(value) or _CHECK_ID.fullmatch(value):
         return value
-    if how == "date":
-        if source == "fr":
-            match = _FR_DATE.fullmatch(value)
-            return None if match is None else f"{match[3]}-{match[2]}-{match[1]}"
-        match = _ISO_DATE.fullmatch(value)
-        return None if match is None else f"{match[3]}/{match[2]}/{match[1]}"
-    found = _best(value, source, target, depth=0)
-    return None if found is None else found[1]
+    titles = _titles(source, target)
+    items = value.split(", ")
+    if all(item in titles for item in items):
+        return ", ".join(titles[item] for item in items)
+    if nesting < _MAX_NESTING:
+        return _sentence(value, source, target, nesting + 1)
+    return None
 
 
-def translate(text: str, source: str, target: str) -> str | None:
-    """``text``, written in ``source``, in ``target``; None when no pair explains it exactly."""
-    if source == target:
-        return text
-    found = _best(text, source, target, depth=2)
-    return None if found is None else found[1]
+def _fill(template: _Template, match: re.Match[str], source: str, target: str,
+          nesting: int) -> str | None:
+    names = [t for k, t in template.parts(source) if k == "field"]
+    captured = {name: match.group(f"v{index}")
+                for index, name in enumerate(dict.fromkeys(names))}
+    if not template.fits(captured.get("count")):
+        return None
+    values = {}
+    for name, value in captured.items():
+        converted = _value(value, source, target, nesting)
+        if converted is None:
+            return None
+        values[_counterpart(name, source, target)] = converted
+    out = []
+    for kind, text in template.parts(target):
+        if kind == "field" and text not in values:
+            return None  # the other language needs a value this one does not give
+        out.append(values[text] if kind == "field" else text)
+    return "".join(out)
 
 
-def _best(text: str, source: str, target: str, depth: int) -> tuple[int, str] | None:
-    """The translation explained by the most fixed text (a slot must not swallow a sentence)."""
+@functools.lru_cache(maxsize=4096)
+def _sentence(text: str, source: str, target: str, nesting: int,
+              parts: int = _MAX_PARTS) -> str | None:
+    """``text`` as one catalogue sentence, or several joined by a space; None if not."""
     best: tuple[int, str] | None = None
     for template in _templates():
         fixed = template.fixed_length(source)
-        # A slot whose value must itself be a date or a known text constrains the match too.
-        constrained = any(how != "same" for _, _, how in template.links)
-        if (fixed < _MIN_FIXED and not constrained) or (best is not None and fixed <= best[0]):
+        if (best is not None and fixed <= best[0]) or not template.may_start(source, text) \
+                or not template.may_end(source, text):
             continue
         match = _matcher(template, source).fullmatch(text)
-        filled = None if match is None else _fill(template, source, match, target)
+        filled = None if match is None else _fill(template, match, source, target, nesting)
         if filled is not None:
             best = (fixed, filled)
-    if depth == 0:
-        return best
-    # A verdict is a headline followed by the finding it rests on: translate both halves.
+    if best is not None:
+        return best[1]
+    if parts <= 1:
+        return None
+    # Several sentences: the first one is a catalogue sentence ending where a space follows.
     for template in _templates():
-        if any(kind == "expr" for kind, _ in template.parts(source)):
+        if not template.may_start(source, text):
             continue
-        lead = "".join(t for _, t in template.parts(source))
-        if len(lead) < _MIN_FIXED or not text.startswith(lead + " "):
-            continue
-        rest = _best(text[len(lead) + 1:], source, target, depth - 1)
-        if rest is not None and (best is None or len(lead) + rest[0] > best[0]):
-            best = (len(lead) + rest[0],
-                    "".join(t for _, t in template.parts(target)) + " " + rest[1])
-    return best
+        for match in _prefixes(template, source, text):
+            rest = _sentence(text[match.end() + 1:], source, target, nesting, parts - 1)
+            if rest is None:
+                continue
+            head = _fill(template, match, source, target, nesting)
+            if head is not None:
+                return f"{head} {rest}"
+    return None
 
 
-#: A pair with less fixed text than this explains too little to be trusted.
-_MIN_FIXED = 4
+def _prefixes(template: _Template, lang: str, text: str) -> list[re.Match[str]]:
+    """The matches of ``template`` on a first sentence of ``text`` (one that ends a sentence:
+    a full stop or a closing parenthesis, then a space)."""
+    found = []
+    ends = [i for i, char in enumerate(text) if char == " " and text[i - 1:i] in ".)"]
+    for index in ends[:_MAX_SENTENCE_ENDS]:
+        if not template.may_end(lang, text[:index]):
+            continue
+        match = _matcher(template, lang).fullmatch(text, 0, index)
+        if match is not None:
+            found.append(match)
+    return found
+
+
+def translate(text: str, source: str, target: str) -> str | None:
+    """``text``, written in ``source``, in ``target``; None when the catalogue does not explain
+    it exactly."""
+    if source == target:
+        return text
+    if len(text) > MAX_LENGTH:
+        return None  # no sentence of the tool is that long: not worth matching
+    return _sentence(text, source, target, nesting=0)

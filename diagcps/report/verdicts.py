@@ -1,11 +1,24 @@
 """The verdicts at the top of a report: one line per question the user asks (does my card work?
-is this workstation compatible?), each resting on one family of checks.
+is this workstation compatible? can it reach Pro Santé Connect?), each resting on one family of
+checks.
 
 A verdict never claims more than was checked: it is positive ("ok", "warning") only when every
 check of its family ran and passed; otherwise it says "partial" with how many checks ran, which
-were not examined and what a ``--skip`` removed. Notes for information (``OS_UNSUPPORTED``...)
-never make a verdict anything but OK. A new question is one more :class:`VerdictSpec` in
-:data:`VERDICTS`, with the check groups it rests on and the function that judges them.
+were not examined and what a ``--skip`` removed. "Not examined" is what the run left out (check
+ids, ``--skip``) or what a prerequisite that did not pass kept from running. A check that ran and
+found nothing of its kind to look at (Firefox not installed, Chromium outside Linux, a virtual
+card the Cryptolib cannot be shown) did run: its own line says why. With no network at all, the
+network verdict is the one calm ``NETWORK_OFFLINE`` finding.
+Notes for information (``OS_UNSUPPORTED``...) never make a verdict anything but OK.
+
+A question the run did not ask at all is "skipped" with the reason (``skipped_because``): a
+replay has no workstation and no network to look at; ``--offline`` leaves out the network
+question on purpose, nothing being sent. Such a verdict says so in its own words and leaves the
+other verdicts whole: going offline changes neither the card's verdict nor the workstation's,
+and is no partial run (exit code 0 when nothing failed).
+
+A new question is one more :class:`VerdictSpec` in :data:`VERDICTS`, with the check groups it
+rests on and the function that judges them.
 """
 
 from __future__ import annotations
@@ -33,8 +46,9 @@ class Judgement:
 @dataclass(frozen=True)
 class VerdictSpec:
     """One question of the report. The catalogue (messages.toml) holds its words:
-    ``verdict.label.KEY``, ``verdict.KEY.not_selected`` and, for each source kind in
-    ``not_for``, ``verdict.KEY.<kind>`` (e.g. ``verdict.workstation.replay``)."""
+    ``verdict.label.KEY``, ``verdict.KEY.not_selected`` and, for each reason the question may
+    not be asked (a source kind in ``not_for``, or what ``not_asked`` returns),
+    ``verdict.KEY.<reason>`` (e.g. ``verdict.workstation.replay``, ``verdict.network.offline``)."""
 
     key: str
     #: First part of the ids of the checks this verdict rests on ("card" for "card.pin").
@@ -42,10 +56,22 @@ class VerdictSpec:
     judge: Callable[[Any, list[RunResult]], Judgement]
     #: Source kinds where this question cannot be answered at all (a replay has no workstation).
     not_for: tuple[str, ...] = ()
+    #: Why this run did not ask the question at all (``"offline"``), or None.
+    not_asked: Callable[[Any], str | None] | None = None
 
 
 def group_of(run: RunResult) -> str:
     return run.spec.id.split(".")[0]
+
+
+def examined(run: RunResult) -> bool:
+    """Whether the check ran. One skipped by the registry (left out of the run, or kept from
+    running by a prerequisite that did not pass: ``skipped_because``) did not. One that ran and
+    said itself why it had nothing to look at (Chromium outside Linux, a virtual card the
+    Cryptolib cannot be shown) did: its own line says so, and counting it as missing would make
+    every run on Windows "partial"."""
+    return run.result.status is not Status.SKIPPED or \
+        "skipped_because" not in run.result.details
 
 
 def in_groups(results: list[RunResult], groups: tuple[str, ...]) -> list[RunResult]:
@@ -136,9 +162,50 @@ def judge_workstation(_diagnosis: Any, results: list[RunResult]) -> Judgement:
 
 WORKSTATION_GROUPS = ("host", "pcsc", "reader", "workstation")
 
+
+# --- the network: access to Pro Santé Connect ---------------------------------------------------
+
+NETWORK_GROUPS = ("network",)
+#: Workstation findings that also stand between the user and Pro Santé Connect.
+_NETWORK_ALSO = frozenset({"CLOCK_SKEW"})
+
+
+def judge_network(_diagnosis: Any, results: list[RunResult]) -> Judgement:
+    """Can this workstation reach Pro Santé Connect? Never about the card."""
+    relevant = [r for r in results
+                if group_of(r) in NETWORK_GROUPS or r.result.code in _NETWORK_ALSO]
+    found = worst(relevant)
+    if found is None:
+        if not any(r.result.status is Status.OK for r in in_groups(relevant, NETWORK_GROUPS)):
+            return Judgement("skipped", None, messages.text("verdict.network.not_checked"))
+        return Judgement("ok", None, messages.text("verdict.network.ok"))
+    status, code = found.result.status, found.result.code
+    if status is Status.ERROR:
+        return Judgement("error", None, tool_error(found))
+    if code == "NETWORK_OFFLINE":
+        # No network at all: the finding says it calmly, and that the card does not depend on it.
+        return Judgement("warning", code, found.result.summary)
+    lead = messages.text("verdict.network.warning" if status is Status.WARNING
+                         else "verdict.network.not_ready")
+    return Judgement(status.value, code, joined(lead, found))
+
+
+def network_not_asked(diagnosis: Any) -> str | None:
+    """``--offline``: the question is left out on purpose, nothing was sent. ``demo`` does not
+    ask it either (its card is virtual, its checks run without network settings)."""
+    skipped = getattr(getattr(diagnosis, "network", None), "skipped", None)
+    if skipped == "offline":
+        return "offline"
+    if skipped == "not_requested" and in_groups(diagnosis.results, NETWORK_GROUPS):
+        return "not_requested"
+    return None
+
+
 VERDICTS: list[VerdictSpec] = [
     VerdictSpec("card", ("card",), judge_card),
     VerdictSpec("workstation", WORKSTATION_GROUPS, judge_workstation, not_for=("replay",)),
+    VerdictSpec("network", NETWORK_GROUPS, judge_network, not_for=("replay",),
+                not_asked=network_not_asked),
 ]
 
 
@@ -152,21 +219,28 @@ def verdicts(diagnosis: Any, lang: str) -> dict[str, dict[str, Any]]:
 def verdict(spec: VerdictSpec, diagnosis: Any, lang: str) -> dict[str, Any]:
     results: list[RunResult] = diagnosis.results
     expected = [s for s in applicable("pcsc") if s.id.split(".")[0] in spec.groups]
-    ran = {r.spec.id for r in in_groups(results, spec.groups)
-           if r.result.status is not Status.SKIPPED}
-    missing = [s for s in expected if s.id not in ran]
     label = messages.msg(f"verdict.label.{spec.key}", lang)
+    reason = not_asked(spec, diagnosis)
+    if reason is not None:
+        text = messages.text(f"verdict.{spec.key}.{reason}")
+        return {"status": "skipped", "code": None, "summary": text.get(lang), "label": label,
+                "complete": False, "missing": [s.id for s in expected], "checks_run": 0,
+                "checks_total": len(expected), "skipped_because": reason}
+    ran = {r.spec.id for r in in_groups(results, spec.groups) if examined(r)}
+    missing = [s for s in expected if s.id not in ran]
     base = {"label": label, "complete": not missing, "missing": [s.id for s in missing],
             "checks_run": len(ran), "checks_total": len(expected)}
-    if diagnosis.source_kind in spec.not_for:
-        text = messages.text(f"verdict.{spec.key}.replay")
-        return {"status": "skipped", "code": None, "summary": text.get(lang), **base}
     judged = spec.judge(diagnosis, results)
     status, text = judged.status, judged.text
-    if not ran and status in ("ok", "warning"):
+    if not ran and status in ("ok", "warning", "skipped"):
         text = _with_coverage(messages.text(f"verdict.{spec.key}.not_selected"), missing,
                               diagnosis)
-        return {"status": "skipped", "code": None, "summary": text.get(lang), **base}
+        return {"status": "skipped", "code": None, "summary": text.get(lang), **base,
+                "skipped_because": "not_selected"}
+    if status == "skipped":
+        # Every check ran and none could see anything to judge (said by each check).
+        return {"status": "skipped", "code": None, "summary": text.get(lang), **base,
+                "skipped_because": "unavailable"}
     if missing:
         count, total = len(ran), len(expected)
         if status in ("ok", "warning"):
@@ -180,6 +254,13 @@ def verdict(spec: VerdictSpec, diagnosis: Any, lang: str) -> dict[str, Any]:
             note = messages.text("verdict.common.partial_note", count=count, total=total)
             text = Text(f"{text.fr} {note.fr}", f"{text.en} {note.en}")
     return {"status": status, "code": judged.code, "summary": text.get(lang), **base}
+
+
+def not_asked(spec: VerdictSpec, diagnosis: Any) -> str | None:
+    """Why this run did not ask the verdict's question at all: ``"replay"``, ``"offline"``."""
+    if diagnosis.source_kind in spec.not_for:
+        return str(diagnosis.source_kind)
+    return spec.not_asked(diagnosis) if spec.not_asked is not None else None
 
 
 def _excluded_by_choice(missing: list[Any], results: list[RunResult]) -> bool:

@@ -18,12 +18,12 @@ import signal
 import subprocess
 import sys
 import time
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from diagcps.safe_text import bounded
 from diagcps.workstation.pkcs11_child import PREFIX
 
 #: Bound on the whole probe. Measured on the 5.2.2 Cryptolib through pcscd + vpcd: 42 APDUs on a
@@ -42,9 +42,7 @@ _MAX_TEXT = 200
 
 def clean(value: Any) -> str:
     """Text from the module, without control characters, bounded: it reaches the terminal."""
-    text = "" if value is None else str(value)
-    kept = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text)
-    return " ".join(kept.split())[:_MAX_TEXT]
+    return bounded("" if value is None else value, _MAX_TEXT)
 
 
 @dataclass

@@ -49,7 +49,8 @@ def _replay(path: Path, *extra: str) -> Any:
 def _assert_one_line_refusal(result: Any, what: str) -> None:
     assert result.exit_code == 2, (what, result.output)
     assert isinstance(result.exception, SystemExit), (what, result.exception)
-    assert result.stderr.startswith("diagcps: "), (what, result.stderr)
+    # French by default ("diagcps : "), English with --lang en or an English locale.
+    assert result.stderr.startswith(("diagcps : ", "diagcps: ")), (what, result.stderr)
     assert result.stderr.count("\n") == 1, (what, result.stderr)
     assert "Traceback" not in result.output
     assert not UNSAFE.search(result.stderr.rstrip("\n")), (what, result.stderr)

@@ -15,8 +15,9 @@ from diagcps.cli import main
 USAGE_ERRORS = {
     ("check", "--bogus"): ("option inconnue : --bogus", "no such option: --bogus"),
     ("check", "--lang-x"): ("option inconnue", "no such option"),
-    ("chek",): ("commande inconnue : chek (commandes : check, demo, readers, replay)",
-                "no such command: chek (commands: check, demo, readers, replay)"),
+    ("chek",): ("commande inconnue : chek (commandes : check, demo, readers, replay, show, "
+                "summary)",
+                "no such command: chek (commands: check, demo, readers, replay, show, summary)"),
     ("check", "--timeout", "0"): ("valeur invalide pour --timeout : 0.0 (un nombre de 0.1 à 120)",
                                   "invalid value for --timeout: 0.0 (a number from 0.1 to 120)"),
     ("check", "--timeout"): ("l’option --timeout attend une valeur",

@@ -32,7 +32,8 @@ HEALTHY = ROOT / "fixtures" / "transcripts" / "cps3-healthy.json"
 
 
 def _invoke(*args: str) -> Any:
-    return CliRunner().invoke(main, [*args, "--now", NOW])
+    # French, the default language, whatever the locale the suite runs in.
+    return CliRunner().invoke(main, [*args, "--now", NOW, "--lang", "fr"])
 
 
 # --- refused before anything runs ---------------------------------------------------------------
@@ -44,7 +45,7 @@ def test_replay_refuses_to_write_over_its_own_transcript(tmp_path: Path) -> None
     for target in (str(transcript), str(tmp_path / "." / "same.json")):
         result = _invoke("replay", str(transcript), "-o", target)
         assert result.exit_code == 2
-        assert result.stderr.count("\n") == 1 and "also TRANSCRIPT" in result.stderr
+        assert result.stderr.count("\n") == 1 and "est aussi TRANSCRIPT" in result.stderr
     os.link(transcript, tmp_path / "hard.json")  # the same file under another name
     result = _invoke("replay", str(transcript), "-o", str(tmp_path / "hard.json"))
     assert result.exit_code == 2
@@ -56,14 +57,14 @@ def test_check_refuses_the_same_file_for_the_report_and_the_transcript(tmp_path:
     result = _invoke("check", "--virtual-card", "cps3-healthy", "-o", str(target),
                      "--record", str(target))
     assert result.exit_code == 2
-    assert "one file each" in result.stderr and result.stderr.count("\n") == 1
+    assert "un fichier chacun" in result.stderr and result.stderr.count("\n") == 1
     assert not target.exists()
     assert "Diagnostic" not in result.stdout  # refused before the diagnosis
 
 
 def test_json_and_a_transcript_on_stdout_are_refused() -> None:
     result = _invoke("check", "--virtual-card", "cps3-healthy", "--json", "--record", "-")
-    assert result.exit_code == 2 and "standard output" in result.stderr
+    assert result.exit_code == 2 and "sortie standard" in result.stderr
 
 
 @pytest.mark.parametrize("kind", ["link to a file", "dangling link", "folder", "socket"])
@@ -109,7 +110,8 @@ def test_a_failed_write_never_claims_success_and_is_the_last_line(tmp_path: Path
     result = _invoke("replay", str(HEALTHY), "-o", str(target))
     assert result.exit_code == 2
     assert "Rapport écrit" not in result.output
-    assert result.stderr.strip().splitlines()[-1].startswith(f"diagcps: cannot write {target}")
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"diagcps : impossible d’écrire {target}")
     assert not target.exists()
 
 
@@ -140,7 +142,8 @@ results = {}
 
 def run(name, *args):
     done = subprocess.run([sys.executable, "-m", "diagcps", *args, "--now",
-                           "2026-11-28T09:00:00"], capture_output=True, text=True, timeout=60)
+                           "2026-11-28T09:00:00", "--lang", "fr"], capture_output=True,
+                          text=True, timeout=60)
     results[name] = {"code": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
 
 def describe(name):
@@ -202,7 +205,7 @@ def test_devices_fifos_and_links_are_written_in_place_or_refused(tmp_path: Path)
     full = results["full"]
     assert full["code"] == 2
     assert "Rapport écrit" not in full["stdout"]
-    assert full["stderr"].strip().splitlines()[-1].startswith("diagcps: cannot write")
+    assert full["stderr"].strip().splitlines()[-1].startswith("diagcps : impossible d’écrire")
     assert "No space left" in full["stderr"] and "Traceback" not in full["stderr"]
 
     assert results["record-null"]["code"] == 0, results["record-null"]

@@ -67,9 +67,9 @@ def test_skipping_the_pin_check_of_a_blocked_card_is_no_clean_bill(lang: str) ->
     card = report["verdicts"]["card"]
     assert card["status"] == "partial" and code == 4
     assert card["complete"] is False and card["missing"] == ["card.pin"]
-    assert (card["checks_run"], card["checks_total"]) == (10, 11)
-    lead = ("Diagnostic partiel (10 vérifications sur 11)" if lang == "fr"
-            else "Partial diagnosis (10 checks of 11)")
+    assert (card["checks_run"], card["checks_total"]) == (11, 12)
+    lead = ("Diagnostic partiel (11 vérifications sur 12)" if lang == "fr"
+            else "Partial diagnosis (11 checks of 12)")
     assert card["summary"].startswith(lead)
     assert ("Code porteur" if lang == "fr" else "PIN") in card["summary"]
     assert "opérationnelle" not in card["summary"] and "works" not in card["summary"]
@@ -83,7 +83,7 @@ def test_a_single_card_check_says_neither_card_nor_workstation_is_fine(lang: str
     assert code == 4
     assert card["status"] == "partial" and "card.validity" in card["missing"]
     assert station["status"] == "partial" and "workstation.cryptolib" in station["missing"]
-    assert ("3 vérifications sur 11" if lang == "fr" else "3 checks of 11") in card["summary"]
+    assert ("3 vérifications sur 12" if lang == "fr" else "3 checks of 12") in card["summary"]
     for verdict in (card, station):
         assert verdict["summary"] not in (messages.msg("verdict.card.ok", lang),
                                           messages.msg("verdict.workstation.ok", lang))
@@ -98,8 +98,8 @@ def test_a_skipped_prerequisite_says_what_it_removed(lang: str) -> None:
     assert "card.detected" in pin["summary"]
     card = report["verdicts"]["card"]
     assert card["status"] == "partial" and code == 4
-    removed = ("L’exclusion de card.detected a retiré 9 vérifications" if lang == "fr"
-               else "Leaving out card.detected removed 9 checks")
+    removed = ("L’exclusion de card.detected a retiré 10 vérifications" if lang == "fr"
+               else "Leaving out card.detected removed 10 checks")
     assert removed in card["summary"]
 
 
@@ -107,7 +107,7 @@ def test_a_failure_stays_a_failure_in_a_partial_run_and_says_it_is_partial() -> 
     code, report = check_json("--virtual-card", "cps3-pin-blocked", "card.pin")
     card = report["verdicts"]["card"]
     assert (card["status"], card["code"], code) == ("fail", "PIN_BLOCKED", 1)
-    assert "(diagnostic partiel : 3 vérifications sur 11)" in card["summary"]
+    assert "(diagnostic partiel : 3 vérifications sur 12)" in card["summary"]
 
 
 def test_a_whole_run_is_complete() -> None:
@@ -137,6 +137,49 @@ def test_remarks_are_counted_with_the_right_plural(count: int, fr: str, en: str)
             _run("card.contactless", Status.WARNING, "CONTACTLESS")][:count]
     judged = verdicts.judge_card(None, card)
     assert fr in judged.text.fr and en in judged.text.en
+
+
+# --- the network question ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_offline_leaves_the_network_question_out_and_the_other_verdicts_whole(lang: str) -> None:
+    code, report = check_json("--virtual-card", "cps3-healthy", "--offline", "--lang", lang)
+    card, station, network = (report["verdicts"][k] for k in ("card", "workstation", "network"))
+    assert (card["status"], card["complete"]) == ("ok", True)
+    assert station["complete"] is True and station["status"] != "partial"
+    assert (network["status"], network["skipped_because"]) == ("skipped", "offline")
+    assert network["label"] == messages.msg("verdict.label.network", lang)
+    assert network["summary"] == messages.msg("verdict.network.offline", lang)
+    assert code == 0  # going offline is no partial run
+
+
+def _network_run(check_id: str, status: Status, code: str | None = None) -> RunResult:
+    run = _run(check_id, status, code)
+    if status is Status.SKIPPED:
+        run.result.details = {}  # skipped by the check itself ("no network"), not left out
+    return run
+
+
+def test_no_network_at_all_is_one_calm_network_finding_and_never_touches_the_card() -> None:
+    card = [_run("card.present", Status.OK), _run("card.pin", Status.OK)]
+    cut_off = [_network_run("network.proxy", Status.OK),
+               _network_run("network.dns", Status.SKIPPED),
+               _network_run("network.connection", Status.WARNING, "NETWORK_OFFLINE"),
+               _network_run("network.tls", Status.SKIPPED)]
+    assert verdicts.judge_card(None, card + cut_off) == verdicts.judge_card(None, card)
+    judged = verdicts.judge_network(None, card + cut_off)
+    assert (judged.status, judged.code) == ("warning", "NETWORK_OFFLINE")
+    assert judged.text.en == "en network.connection"  # the finding itself, no "partial"
+
+
+def test_every_reason_a_verdict_may_not_be_asked_has_its_words() -> None:
+    for spec in verdicts.VERDICTS:
+        reasons = ["not_selected", *spec.not_for]
+        if spec.not_asked is not None:
+            reasons += ["offline", "not_requested"]
+        for reason in reasons:
+            for lang in LANGS:
+                assert messages.msg(f"verdict.{spec.key}.{reason}", lang)
 
 
 # --- replay reproduces the recording ----------------------------------------------------------
@@ -192,7 +235,12 @@ def test_the_holder_sees_their_identifier_in_full_and_only_the_file_is_redacted(
                "--lang", lang, "--output", str(out)])
     assert "899700075122" in result.output  # typed in the e-CPS app: it must be whole
     assert "899700075122" not in out.read_text()
-    assert "********5122" in out.read_text()
+    # The file carries a pseudonym of the same shape, drawn for this run: not the real number,
+    # nor its last digits.
+    national_id = json.loads(out.read_text())["readers"][0]["card"]["holder"]["national_id"]
+    assert len(national_id) == 12 and national_id.isdigit() and national_id[0] == "8"
+    assert not national_id.endswith("5122")
+    assert national_id not in result.output
 
 
 def test_the_english_view_has_no_french_leftovers() -> None:

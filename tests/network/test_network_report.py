@@ -38,9 +38,9 @@ def test_offline_report_says_the_family_was_skipped_and_validates_old_and_new() 
     jsonschema.validate(report, json.loads(OLD_SCHEMA.read_text()))
     assert report["network"]["skipped"] == "offline"
     assert report["network"]["endpoints"] == []
-    assert report["verdicts"]["network"] == {
-        "status": "skipped", "code": None,
-        "summary": "Access to Pro Santé Connect not checked (offline mode)."}
+    verdict = report["verdicts"]["network"]
+    assert (verdict["status"], verdict["code"], verdict["summary"]) == (
+        "skipped", None, "Access to Pro Santé Connect not checked (offline mode).")
     network = [c for c in report["checks"] if c["id"].startswith("network.")]
     assert [c["id"] for c in network] == ["network.proxy", "network.dns", "network.connection",
                                          "network.tls"]
@@ -50,6 +50,24 @@ def test_offline_report_says_the_family_was_skipped_and_validates_old_and_new() 
 def test_offline_comes_from_the_environment_too() -> None:
     # The suite itself runs with DIAGCPS_OFFLINE=1 (tests/conftest.py): a plain check is offline.
     assert _check()["network"]["skipped"] == "offline"
+
+
+def test_only_a_limited_run_needs_revision_2_and_the_schema_says_so() -> None:
+    """Revision 2's verdict status ``partial`` is the one addition an older strict reader
+    rejects; it appears only when check ids or --skip limit the run, and the schema says so."""
+    old = json.loads(OLD_SCHEMA.read_text())
+    whole = _check("--offline")
+    jsonschema.validate(whole, old)
+    result = CliRunner().invoke(main, ["check", "--virtual-card", "cps3-healthy", "--json",
+                                       "--offline", "card.pin"])
+    assert result.exit_code == 4, result.output
+    limited = json.loads(result.stdout)
+    jsonschema.validate(limited, load_schema())
+    assert limited["verdicts"]["card"]["status"] == "partial"
+    rejected = {e.message for e in jsonschema.Draft202012Validator(old).iter_errors(limited)}
+    assert rejected == {"'partial' is not one of ['ok', 'warning', 'fail', 'error', 'skipped']"}
+    described = load_schema()["properties"]["schema_revision"]["description"]
+    assert "2:" in described and "'partial'" in described
 
 
 def test_old_schema_readers_reject_what_they_always_rejected() -> None:

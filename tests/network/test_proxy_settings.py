@@ -170,16 +170,17 @@ def test_environment_wins_and_gnome_is_asked_only_on_gnome() -> None:
 def test_settings_with_control_characters_are_made_printable() -> None:
     found = discover({"https_proxy": "http://pro\x1bxy.test:3128",
                       "no_proxy": "a.test,\x07b.test"}, "Linux", None, None)
-    assert found.https is not None and found.https.host == "pro?xy.test"
-    assert found.bypass == ["a.test", "?b.test"]
+    assert found.https is not None and found.https.host == "pro\ufffdxy.test"
+    assert found.bypass == ["a.test", "\ufffdb.test"]
     # A malformed one is reported as unusable, not a crash.
     broken = discover({"https_proxy": "http://pro\x1b[2Jxy.test:3128"}, "Linux", None, None)
     assert broken.https is None and broken.unsupported == "malformed address"
 
 
-def test_printable_replaces_every_control_and_format_character() -> None:
-    from diagcps.network.clean import printable
+def test_text_kept_from_the_network_has_no_control_character_and_is_bounded() -> None:
+    from diagcps.safe_text import bounded
 
-    assert printable("Zscaler\x1b]0;owned\x07 Root\u202eCA\x9b") == "Zscaler?]0;owned? Root?CA?"
-    assert printable("é — “ok”") == "é — “ok”"
-    assert len(printable("x" * 1000)) == 300
+    assert bounded("Zscaler\x1b]0;owned\x07 Root\u202eCA\x9b") == (
+        "Zscaler\ufffd]0;owned\ufffd Root\ufffdCA\ufffd")
+    assert bounded("é — “ok”") == "é — “ok”"
+    assert len(bounded("x" * 1000)) == 300

@@ -123,3 +123,29 @@ def test_nan_and_infinity_are_not_json(tmp_path) -> None:
     path.write_text(json.dumps(report).replace('"duration_ms": 0', '"duration_ms": Infinity', 1))
     with pytest.raises(validate.ReportError, match="not valid JSON"):
         validate.read_report(path)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_every_profile_report_is_taken_by_both_readers(lang: str) -> None:
+    """What the tool writes today (partial verdicts, both-language summaries) is a report for
+    the schema reader of ``show``/``summary`` and for the views' shape check alike."""
+    from fleet_support import ROOT
+
+    from diagcps.report.load import check_report
+
+    for path in sorted((ROOT / "cardsim" / "profiles").glob("*.json")):
+        report = make_report(path.stem, lang=lang)
+        assert schema_error(report) is None, path.stem
+        check_report(report)
+    # A verdict on a run that left checks out is "partial": a report all the same.
+    report["verdicts"]["workstation"]["status"] = "partial"
+    assert schema_error(report) is None
+    check_report(report)
+
+
+def test_summaries_must_be_text_in_the_two_languages() -> None:
+    report = make_report("cps3-healthy")
+    for bad in ({"fr": 1}, {"de": "x"}, "both", []):
+        doc = copy.deepcopy(report)
+        doc["checks"][0]["summaries"] = bad
+        assert schema_error(doc) is not None, bad

@@ -114,10 +114,17 @@ def test_a_module_that_hangs_is_killed_on_its_time_limit_and_said(tmp_path: Path
 
 
 def test_no_probe_for_a_virtual_card_or_without_cryptolib(tmp_path: Path) -> None:
-    skipped = run(tmp_path, source_kind="virtual")
+    # The Cryptolib installed, but the card is a virtual one: not examined (not a pass).
+    skipped = run(install_linux_rpm(tmp_path / "root"), source_kind="virtual")
     assert skipped.status is Status.SKIPPED
+    assert "not read through this computer's PC/SC service" in skipped.summary.en
     empty = CheckContext(system="Linux", root=tmp_path, env={}, facts=facts_for())
-    assert workstation_middleware(empty).status is Status.SKIPPED
+    nothing = workstation_middleware(empty)
+    # Without the Cryptolib there is nothing to ask: a complete answer (the finding is
+    # workstation.cryptolib's), and no probe was started.
+    assert nothing.status is Status.OK and nothing.code is None
+    assert nothing.details == {"installed": False}
+    assert "pkcs11_probes" not in empty.facts
 
 
 def test_a_hex_encoded_serial_is_given_as_the_cards_digits() -> None:
@@ -129,7 +136,7 @@ def test_a_hex_encoded_serial_is_given_as_the_cards_digits() -> None:
 
 
 def test_module_text_reaching_the_terminal_has_no_control_characters() -> None:
-    assert clean("CPS3 \x1b[31mDURAND\x07\n") == "CPS3 [31mDURAND"
+    assert clean("CPS3 \x1b[31mDURAND\x07\n") == "CPS3 \ufffd[31mDURAND\ufffd"
     assert len(clean("x" * 1000)) == 200
 
 

@@ -1,7 +1,7 @@
 """The middleware probe on the real Cryptolib 5.2.2 (extracted from the official RPM into a test
 root), against virtual cards through the private pcscd + vpcd.
 
-The Cryptolib runs in a private mount namespace (tests/workstation/cryptolib_stack.py): the
+The Cryptolib runs in a private mount namespace (tests/cryptolib_run.py): the
 machine's /etc is never touched and its card cache is the test root's own.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from cryptolib_stack import clear_cache, launcher, run_isolated
+from cryptolib_run import clear_cache, launcher_or_skip, run_isolated
 from vendor import LINUX_MODULE, install_linux_rpm
 
 from cardsim.virtual import VirtualCard
@@ -36,8 +37,19 @@ ROOT = Path(__file__).resolve().parents[2]
 PROFILES = ROOT / "cardsim" / "profiles"
 NOW = "2026-11-28T09:00:00"
 #: What the Cryptolib may send while probing: SELECT, READ BINARY, GET RESPONSE, GET DATA.
-#: Observed: A4, B0, C0, CB. No VERIFY, no write, no key operation.
+#: Observed: A4, B0, C0, CB. No write, no key operation.
 PROBE_INS = {0xA4, 0xB0, 0xC0, 0xCA, 0xCB}
+#: On a CPS4 it also asks the PIN and unblock-code counters with the empty VERIFY of ISO 7816-4
+#: (docs/CPS-CARD.md, [C]): the header alone, or with P3 = 00 over T=0, never any data.
+INS_VERIFY = 0x20
+
+
+def _reads_only(raw: bytes) -> bool:
+    if raw[1] == INS_VERIFY:
+        return len(raw) == 4 or (len(raw) == 5 and raw[4] == 0)
+    return raw[1] in PROBE_INS
+
+
 #: The CPS3 contact ATR of the older batch (docs/CPS-CARD.md 2.1).
 OLDER_BATCH_ATR = "3BAC00402A001225006480820212009000"
 
@@ -61,13 +73,14 @@ def card(profile: str, atr: str | None = None) -> VirtualCard:
 
 
 def probe(root: Path, timeout_s: float = 10.0) -> Any:
-    return probe_module(root / LINUX_MODULE, timeout_s=timeout_s, launcher=launcher(root))
+    return probe_module(root / LINUX_MODULE, timeout_s=timeout_s, launcher=launcher_or_skip(root))
 
 
 def check_in_process(root: Path, timeout_s: float = 10.0) -> dict[str, Any]:
     """The diagnosis as ``diagcps check`` runs it, on the machine under ``root``."""
     ctx = CheckContext(system="Linux", root=root, env=dict(os.environ),
-                       facts={PROBE_LAUNCHER_FACT: launcher(root), PROBE_TIMEOUT_FACT: timeout_s})
+                       facts={PROBE_LAUNCHER_FACT: launcher_or_skip(root),
+                              PROBE_TIMEOUT_FACT: timeout_s})
     diagnosis = diagnose(PcscSource(timeout_s=2.0), only=("card.pin", "workstation.middleware"),
                          context=ctx)
     run = next(r for r in diagnosis.results if r.spec.id == "workstation.middleware")
@@ -78,7 +91,7 @@ def check_in_process(root: Path, timeout_s: float = 10.0) -> dict[str, Any]:
 
 def assert_untouched(virtual: VirtualCard, before: dict) -> None:
     for raw in virtual.commands():
-        assert raw[1] in PROBE_INS, f"the Cryptolib sent {raw.hex()}"
+        assert _reads_only(raw), f"the Cryptolib sent {raw.hex()}"
     after = virtual.pin_counters()
     apdus = [entry.at for entry in virtual.log if entry.kind == "apdu"]
     if any(entry.kind == "power_off" and (not apdus or entry.at < apdus[0])
@@ -379,7 +392,8 @@ def test_a_card_taken_exclusively_after_the_reading_is_the_reason_given(pcsc_sta
 
     pcsc_stack.serve(card("cps3-healthy"))
     ctx = CheckContext(system="Linux", root=cold, env=dict(os.environ),
-                       facts={PROBE_LAUNCHER_FACT: launcher(cold), PROBE_TIMEOUT_FACT: 10.0})
+                       facts={PROBE_LAUNCHER_FACT: launcher_or_skip(cold),
+                              PROBE_TIMEOUT_FACT: 10.0})
     diagnosis = diagnose(PcscSource(timeout_s=2.0), only=("card.pin",), context=ctx)
     assert diagnosis.reading.recognised
     hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
@@ -397,19 +411,75 @@ def test_a_card_taken_exclusively_after_the_reading_is_the_reason_given(pcsc_sta
     assert "exclusive" in result.summary.en
 
 
+#: A module standing in for a Cryptolib older than 5.2 with a CPS4 in the reader: it needs
+#: 5.2 (docs/CPS-CARD.md 1, [V S1, S2]) and, like the 5.2.2 with an ATR it does not know
+#: (the older-batch CPS3 above), shows the reader's slot without a token. No 5.1 library is at
+#: hand, and the 5.2.2 now reads the virtual CPS4: this is built here, answering only what the
+#: probe asks (C_Initialize, C_GetInfo, C_GetSlotList, C_GetSlotInfo; the others:
+#: CKR_FUNCTION_NOT_SUPPORTED). The card side stays the real reading through pcscd.
+_OLDER_THAN_5_2 = r"""
+#include <string.h>
+typedef unsigned long CK_RV;
+typedef unsigned long CK_ULONG;
+typedef struct { unsigned char major, minor; } CK_VERSION;
+typedef struct { CK_VERSION cryptokiVersion; unsigned char manufacturerID[32]; CK_ULONG flags;
+                 unsigned char libraryDescription[32]; CK_VERSION libraryVersion; } CK_INFO;
+typedef struct { unsigned char slotDescription[64]; unsigned char manufacturerID[32];
+                 CK_ULONG flags; CK_VERSION hardwareVersion, firmwareVersion; } CK_SLOT_INFO;
+typedef CK_RV (*any_fn)(void);
+static CK_RV unsupported(void) { return 0x54; }
+static void pad(unsigned char *to, const char *text, size_t n) {
+    memset(to, ' ', n); memcpy(to, text, strlen(text) < n ? strlen(text) : n);
+}
+static CK_RV initialize(void *args) { return 0; }
+static CK_RV finalize(void *reserved) { return 0; }
+static CK_RV get_info(CK_INFO *info) {
+    info->cryptokiVersion.major = 2; info->cryptokiVersion.minor = 20; info->flags = 0;
+    pad(info->manufacturerID, "ANS", 32); pad(info->libraryDescription, "CPS3 PKCS#11 LINUX", 32);
+    info->libraryVersion.major = 3; info->libraryVersion.minor = 0; return 0;
+}
+static CK_RV get_slot_list(unsigned char present, CK_ULONG *list, CK_ULONG *count) {
+    if (present) { *count = 0; return 0; }
+    if (list) { if (*count < 1) { *count = 1; return 0x150; } list[0] = 1; }
+    *count = 1; return 0;
+}
+static CK_RV get_slot_info(CK_ULONG slot, CK_SLOT_INFO *info) {
+    if (slot != 1) return 3;
+    pad(info->slotDescription, "@READER@", 64); pad(info->manufacturerID, "ANS", 32);
+    info->flags = 0x2 | 0x4; /* removable, hardware slot; CKF_TOKEN_PRESENT (0x1) not set */
+    return 0;
+}
+static struct { CK_VERSION version; any_fn fn[68]; } functions;
+CK_RV C_GetFunctionList(void **list) {
+    functions.version.major = 2; functions.version.minor = 20;
+    for (int i = 0; i < 68; i++) functions.fn[i] = unsupported;
+    functions.fn[0] = (any_fn)initialize; functions.fn[1] = (any_fn)finalize;
+    functions.fn[2] = (any_fn)get_info; functions.fn[3] = (any_fn)C_GetFunctionList;
+    functions.fn[4] = (any_fn)get_slot_list; functions.fn[5] = (any_fn)get_slot_info;
+    *list = &functions; return 0;
+}
+"""
+
+
 def test_a_cps4_with_a_cryptolib_older_than_5_2_is_the_reason_given(pcsc_stack,
                                                                    tmp_path: Path) -> None:
-    root = install_linux_rpm(tmp_path)
-    # The install markers of a 5.1 Cryptolib (the library itself stays the 5.2.2 one).
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to build the stand-in module (scripts/setup.sh installs it)")
+    root = install_linux_rpm(tmp_path / "root")
+    # The install markers of a 5.1 Cryptolib, and a library that shows no token for the CPS4.
     (root / "var/opt/santesocial/commun/adm/155.adm").write_text(
         "050100\nINSTALLEUR_CRYPTOLIB_CPS_64B")
-    pcsc_stack.serve(card("cps4-healthy"))
+    source = tmp_path / "older.c"
+    source.write_text(_OLDER_THAN_5_2.replace("@READER@", pcsc_stack.reader(0)))
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(root / LINUX_MODULE), str(source)],
+                   check=True)
+    virtual = card("cps4-healthy")
+    pcsc_stack.serve(virtual)
     found = check_in_process(root)
-    if found["code"] != "MIDDLEWARE_NO_TOKEN":
-        pytest.xfail("the virtual CPS4 is now read by the Cryptolib 5.2.2: this case needs a "
-                     "real 5.1 library to be staged")
+    assert (found["status"], found["code"]) == (Status.FAIL, "MIDDLEWARE_NO_TOKEN"), found
     assert found["details"]["reason"] == "cps4_old_cryptolib"
-    assert "antérieure à 5.2" in found["fr"]
+    assert found["details"]["token"] is None
+    assert "antérieure à 5.2" in found["fr"] and "older than 5.2" in found["en"]
 
 
 def test_a_redacted_report_masks_what_the_cryptolib_says_of_the_card(pcsc_stack,
@@ -420,5 +490,11 @@ def test_a_redacted_report_masks_what_the_cryptolib_says_of_the_card(pcsc_stack,
     report = json.loads(done.stdout)
     middleware = next(c for c in report["checks"] if c["id"] == "workstation.middleware")
     assert middleware["status"] == "ok"
-    assert middleware["details"]["token"]["serial"] == "****3845"
+    # The run's pseudonym for the serial, the same one the card's reading carries in the file
+    # (so the comparison of the two still holds); the real serial nowhere.
+    card_serial = next(r for r in report["readers"] if r["diagnosed"])["card"]["serial"]
+    token_serial = middleware["details"]["token"]["serial"]
+    assert token_serial == card_serial and token_serial.isdigit() and len(token_serial) == 8
+    assert token_serial != "99213845"
     assert "99213845" not in done.stdout
+    assert "99213845" not in middleware["summary"] and "DURAND" not in done.stdout

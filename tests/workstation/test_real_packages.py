@@ -242,18 +242,11 @@ def test_the_suite_passes_on_a_machine_with_the_real_cryptolib_installed(tmp_pat
     """The golden reports and the code-table tests, run in a private mount namespace where the
     machine has the real 5.2.2 installed (its DICO-FR.GIP, which changes labels, in
     /etc/opt/santesocial/CPS): they must not see it."""
-    from cryptolib_stack import namespace_problem
+    from cryptolib_run import ETC_AND_VAR_OPT, launcher_or_skip
 
-    problem = namespace_problem()
-    if problem is not None:
-        pytest.skip(problem)
     machine = install_linux_rpm(tmp_path / "machine")
-    script = ('mount --bind "$1/etc/opt" /etc/opt && mount --bind "$1/var/opt" /var/opt '
-              '&& shift && exec "$@"')
-    (Path("/var/opt")).is_dir() or pytest.skip("/var/opt does not exist to be bound over")
     done = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-         str(machine), sys.executable, "-c",
+        [*launcher_or_skip(machine, ETC_AND_VAR_OPT), sys.executable, "-c",
          "import pathlib, sys; "
          "assert pathlib.Path('/etc/opt/santesocial/CPS/DICO-FR.GIP').is_file(); "
          "import pytest; sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', "
@@ -269,7 +262,7 @@ def _run_cpgeslux(root: Path, first_dir: Path) -> tuple[int | None, bytes]:
     """The real CPS-Gestion of the RPM, with ``first_dir`` first in its library path; its
     Cryptolib (a NEEDED library) found through a folder of links. None: still running after
     3 s (its ncurses screen is up)."""
-    from cryptolib_stack import launcher
+    from cryptolib_run import launcher_or_skip
 
     links = root / "ld"
     links.mkdir(exist_ok=True)
@@ -278,7 +271,8 @@ def _run_cpgeslux(root: Path, first_dir: Path) -> tuple[int | None, bytes]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TERM": "xterm",
            "LD_LIBRARY_PATH": f"{first_dir}:{links}"}
     try:
-        done = subprocess.run([*launcher(root), str(root / "opt/santesocial/CPS/bin/cpgeslux")],
+        done = subprocess.run([*launcher_or_skip(root),
+                               str(root / "opt/santesocial/CPS/bin/cpgeslux")],
                               stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=3,
                               check=False)
     except subprocess.TimeoutExpired as running:
