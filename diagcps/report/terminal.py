@@ -97,7 +97,14 @@ def _checks(report: dict[str, Any], lang: str) -> Table:
     table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
     table.add_column(_w("result", lang), no_wrap=True, width=12)
     table.add_column(_w("check", lang), ratio=1, overflow="fold")
+    network = (report.get("verdicts") or {}).get("network") or {}
+    # A network question left out on purpose (offline, a replay, the demo) is said once, in the
+    # verdict line: its checks' rows would only repeat it (the JSON keeps them).
+    folded = network.get("status") == "skipped" and network.get("skipped_because") in (
+        "offline", "replay", "not_requested")
     for check in report["checks"]:
+        if folded and check["id"].startswith("network."):
+            continue
         status = "info" if _informational(check) else check["status"]
         table.add_row(status_label(status, lang),
                       Text.assemble((check.get("title") or check["id"], "bold"), "\n",
