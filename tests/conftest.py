@@ -17,6 +17,7 @@ talks to a system pcscd by accident.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -159,6 +160,33 @@ class PcscStack:
         self.bridges.append(bridge)
         wait_for_reader(name, {"present", "in_use"}, SEEN_TIMEOUT_S)
         return bridge
+
+    @contextlib.contextmanager
+    def logged_in_elsewhere(self, card: Any, reader: int = 0) -> Iterator[VpcdBridge]:
+        """Serve a CPS4 and log in to it from another PC/SC client, as a middleware does
+        (ChipDoc on channel 1, then VERIFY with the PIN): that program's session must survive
+        whatever the test does next. Yields the bridge, its events cleared."""
+        from smartcard import scard
+
+        bridge = self.serve(card, reader)
+        pin = card.pins[1]
+        _, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+        hresult, handle, protocol = scard.SCardConnect(
+            context, self.reader(reader), scard.SCARD_SHARE_SHARED,
+            scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1)
+        assert hresult == 0
+        try:
+            for apdu in ("01A4040C088025000001FF0100",
+                         f"01200001{len(pin.value):02X}{pin.value.hex()}"):
+                hresult, answer = scard.SCardTransmit(handle, protocol,
+                                                      list(bytes.fromhex(apdu)))
+                assert hresult == 0 and bytes(answer[-2:]) == b"\x90\x00"
+            assert pin.verified
+            bridge.clear_events()
+            yield bridge
+        finally:
+            scard.SCardDisconnect(handle, scard.SCARD_LEAVE_CARD)
+            scard.SCardReleaseContext(context)
 
     def remove_all(self) -> None:
         for bridge in self.bridges:

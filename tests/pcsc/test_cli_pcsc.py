@@ -102,33 +102,16 @@ def test_no_service(tmp_path: Path) -> None:
 
 
 def test_a_logged_in_session_of_another_program_survives_the_diagnosis(pcsc_stack) -> None:
-    from smartcard import scard
-
+    # The other program logs in, as middleware does: ChipDoc on channel 1, then the PIN.
     virtual = card("cps4-healthy")
-    bridge = pcsc_stack.serve(virtual)
     pin = virtual.pins[1]
-    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    hresult, handle, protocol = scard.SCardConnect(
-        context, pcsc_stack.reader(0), scard.SCARD_SHARE_SHARED,
-        scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1)
-    assert hresult == 0
-    try:
-        # The other program logs in, as middleware does: ChipDoc on channel 1, then the PIN.
-        for apdu in ("01A4040C088025000001FF0100",
-                     f"01200001{len(pin.value):02X}{pin.value.hex()}"):
-            hresult, answer = scard.SCardTransmit(handle, protocol, list(bytes.fromhex(apdu)))
-            assert hresult == 0 and bytes(answer[-2:]) == b"\x90\x00"
-        assert pin.verified
-        bridge.clear_events()
+    with pcsc_stack.logged_in_elsewhere(virtual) as bridge:
         status, report, _ = check_json()
         pin_check = next(c for c in report["checks"] if c["id"] == "card.pin")
         assert pin_check["code"] == "PIN_VERIFIED"
         assert bridge.events_of("power_off", "reset") == []
         assert pin.verified and pin.remaining == pin.max
         assert status == 0
-    finally:
-        scard.SCardDisconnect(handle, scard.SCARD_LEAVE_CARD)
-        scard.SCardReleaseContext(context)
 
 
 def test_readers_lists_state_and_atr(pcsc_stack) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from fleet_support import GOLDEN_PROFILES, ROOT, Station, make_report, write_report
+from golden_reports import normalised
 from rich.console import Console
 
 from diagcps.cli import main
@@ -41,25 +42,11 @@ def view_text(report: dict[str, Any], lang: str | None = None) -> str:
     return out.getvalue()
 
 
-def _normalised(report: dict[str, Any]) -> dict[str, Any]:
-    """As tests/cli/test_check_profiles.py keeps the golden reports: machine parts removed."""
-    report = copy.deepcopy(report)
-    report.pop("host")
-    report.pop("run_id")  # drawn at random for each run
-    report["tool"].pop("version")
-    report["verdicts"].pop("workstation")
-    report["verdicts"].pop("network")
-    report.pop("network")
-    report["checks"] = [c for c in report["checks"]
-                        if c["id"].split(".")[0] not in ("host", "workstation", "network")]
-    return report
-
-
 @pytest.mark.parametrize("profile", GOLDEN_PROFILES)
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_the_shown_reports_are_the_golden_reports_on_a_pinned_workstation(profile: str,
                                                                           lang: str) -> None:
-    report = _normalised(make_report(profile, lang=lang, station=STATION))
+    report = normalised(make_report(profile, lang=lang, station=STATION))
     golden = json.loads((REPORTS / f"{profile}.{lang}.json").read_text())
     # The overall status sums up the workstation checks too, so it is the machine's.
     report.pop("status"), golden.pop("status")

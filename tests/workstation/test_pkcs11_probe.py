@@ -273,30 +273,13 @@ def test_card_held_exclusively_the_probe_is_never_started(pcsc_stack, cold: Path
 
 def test_a_logged_in_session_of_another_program_survives_the_probe(pcsc_stack,
                                                                   cold: Path) -> None:
-    from smartcard import scard
-
     virtual = card("cps4-healthy")
-    bridge = pcsc_stack.serve(virtual)
     pin = virtual.pins[1]
-    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    hresult, handle, protocol = scard.SCardConnect(
-        context, pcsc_stack.reader(0), scard.SCARD_SHARE_SHARED,
-        scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1)
-    assert hresult == 0
-    try:
-        for apdu in ("01A4040C088025000001FF0100",
-                     f"01200001{len(pin.value):02X}{pin.value.hex()}"):
-            hresult, answer = scard.SCardTransmit(handle, protocol, list(bytes.fromhex(apdu)))
-            assert hresult == 0 and bytes(answer[-2:]) == b"\x90\x00"
-        assert pin.verified
-        bridge.clear_events()
+    with pcsc_stack.logged_in_elsewhere(virtual) as bridge:
         result = probe(cold)
         assert result.outcome == OUTCOME_OK
         assert bridge.events_of("power_off", "reset") == []
         assert pin.verified and pin.remaining == pin.max
-    finally:
-        scard.SCardDisconnect(handle, scard.SCARD_LEAVE_CARD)
-        scard.SCardReleaseContext(context)
 
 
 def test_library_version_differing_from_the_install_marker_is_reported(pcsc_stack,
