@@ -9,33 +9,20 @@ with the ``--timeout`` the run was given: a tenth of it at most (0.5 s of the de
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tool_process import start_tool
 
 from cardsim.virtual import VirtualCard
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-11-28T09:00:00"
 TIMEOUT = 5.0
-
-
-def _default_sigint() -> None:
-    # A shell starting a job in the background makes it ignore SIGINT, and a child inherits
-    # that: the tool under test must get Ctrl-C the way a terminal delivers it.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "diagcps", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ),
-                            preexec_fn=_default_sigint)
 
 
 def _interrupt_when(proc: subprocess.Popen[str], ready: Callable[[], bool],
@@ -58,7 +45,7 @@ def test_ctrl_c_on_a_mute_card_ends_within_a_tenth_of_the_timeout(pcsc_stack, la
     bridge = pcsc_stack.serve(VirtualCard.from_file(ROOT / "cardsim/profiles/cps3-healthy.json"),
                               mute=True)
     bridge.clear_events()
-    proc = _start("check", "--json", "--now", NOW, "--lang", lang, "--timeout", str(TIMEOUT))
+    proc = start_tool("check", "--json", "--now", NOW, "--lang", lang, "--timeout", str(TIMEOUT))
     seconds = _interrupt_when(proc, lambda: bool(bridge.events_of("apdu")), "first command")
     stdout, stderr = proc.communicate()
     print(f"[ctrl-c] mute card, --timeout {TIMEOUT:g}: exit {proc.returncode} "
@@ -84,7 +71,7 @@ def test_ctrl_c_while_another_program_holds_the_card_is_as_quick(pcsc_stack) -> 
     assert hresult == 0
     assert scard.SCardBeginTransaction(other) == 0
     try:
-        proc = _start("check", "--json", "--now", NOW, "--timeout", str(TIMEOUT))
+        proc = start_tool("check", "--json", "--now", NOW, "--timeout", str(TIMEOUT))
         started = time.monotonic()
         # Start-up and connection take well under a second; the wait lasts TIMEOUT.
         seconds = _interrupt_when(proc, lambda: time.monotonic() - started > 1.5,

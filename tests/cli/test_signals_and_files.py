@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tool_process import start_tool
 
 from apdu.transcript import Transcript, write_atomic
 from cardsim.faults import HookCard, on_ins
@@ -30,18 +31,6 @@ from diagcps.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-11-28T09:00:00"
 HEALTHY_TRANSCRIPT = ROOT / "fixtures" / "transcripts" / "cps3-healthy.json"
-
-
-def _default_signals() -> None:
-    # A shell starting a job in the background (CI runners, `cmd &`) makes it ignore SIGINT, and
-    # children inherit that: the tool under test must get Ctrl-C as a terminal delivers it.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _tool(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "diagcps", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ),
-                            preexec_fn=_default_signals)
 
 
 # --- signals, through the real stack -------------------------------------------------------------
@@ -79,9 +68,9 @@ def test_a_signal_in_the_middle_of_the_reading_ends_calmly_and_releases_the_card
     try:
         bridge.clear_events()
         started = time.monotonic()
-        tool["proc"] = proc = _tool("check", "--json", "--now", NOW, "--timeout", "2", "--lang",
-                                    "fr",
-                                    "--output", str(output), "--record", str(record))
+        tool["proc"] = proc = start_tool("check", "--json", "--now", NOW, "--timeout", "2",
+                                         "--lang", "fr", "--output", str(output),
+                                         "--record", str(record))
         stdout, stderr = proc.communicate(timeout=30)
         seconds = time.monotonic() - started
         time.sleep(0.5)  # pcscd's reaction to a client that left without disconnecting
