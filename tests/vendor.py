@@ -190,6 +190,17 @@ def macos_payload(members: dict[str, bytes], part: str) -> bytes:
 _SHELL_ASSIGNMENT = r'^{name}="?([^"\n]*)"?\s*$'
 
 
+def _write_adm(adm: Path, script: str, versions: str) -> None:
+    """The ADM files both packages' scripts write: the version (from the package's version
+    file) on the first line, the label (from the script) after it, without a final newline
+    (writeADM: echo "$2" > file; echo -n "$4" >> file)."""
+    adm.mkdir(parents=True, exist_ok=True)
+    for number, version in (("155", "INS_ADM_VERSION"), ("174", "P11_ADM_VERSION"),
+                            ("170", "P11_IFC_VERSION")):
+        label = _shell_value(script, f"ADM_{number}_LABEL")
+        (adm / f"{number}.adm").write_text(_shell_value(versions, version) + "\n" + label)
+
+
 def _shell_value(script: str, name: str) -> str:
     import re
 
@@ -212,13 +223,7 @@ def install_linux_rpm(root: Path) -> Path:
     extract_rpm(rpm, root)
     postin = rpm_scripts(rpm)["postin"]
     versions = (root / "tmp/CPS/adm_versions").read_text(encoding="utf-8")
-    adm = root / "var/opt/santesocial/commun/adm"
-    adm.mkdir(parents=True, exist_ok=True)
-    for number, version in (("155", "INS_ADM_VERSION"), ("174", "P11_ADM_VERSION"),
-                            ("170", "P11_IFC_VERSION")):
-        label = _shell_value(postin, f"ADM_{number}_LABEL")
-        # writeADM: echo "$2" > file; echo -n "$4" >> file
-        (adm / f"{number}.adm").write_text(_shell_value(versions, version) + "\n" + label)
+    _write_adm(root / "var/opt/santesocial/commun/adm", postin, versions)
     conf = re.search(r'echo "([^"]+)" > /etc/ld\.so\.conf\.d/Cryptolib\.conf', postin)
     if conf is None:
         raise ValueError("the post-install script no longer writes Cryptolib.conf")
@@ -259,12 +264,7 @@ def install_macos_pkg(root: Path, *, cps2ter_library: bool = False) -> Path:
     }))
     adm_script = (scripts / "adm").read_text(encoding="utf-8")
     versions = (scripts / "version").read_text(encoding="utf-8")
-    adm = root / "Library/Application Support/santesocial/commun/adm"
-    adm.mkdir(parents=True, exist_ok=True)
-    for number, version in (("155", "INS_ADM_VERSION"), ("174", "P11_ADM_VERSION"),
-                            ("170", "P11_IFC_VERSION")):
-        label = _shell_value(adm_script, f"ADM_{number}_LABEL")
-        (adm / f"{number}.adm").write_text(_shell_value(versions, version) + "\n" + label)
+    _write_adm(root / "Library/Application Support/santesocial/commun/adm", adm_script, versions)
     if cps2ter_library:
         old = root / "usr/local/lib/libcps_pkcs11_osx.dylib"
         old.write_bytes(b"\xcf\xfa\xed\xfe")  # a Mach-O magic: the file, not a working library

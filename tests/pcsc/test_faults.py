@@ -28,6 +28,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from pcsc_clients import EXCLUSIVE, OtherProgram
 
 from cardsim.faults import HookCard, RewritingCard, in_background, nth, on_ins, status_from
 from cardsim.pcscd import PrivatePcscd
@@ -46,8 +47,6 @@ TIMEOUT = 1.0
 SLACK_S = 4.0
 #: Read-only instructions (VERIFY, 20, only without data).
 ALLOWED_INS = {0xA4, 0xB0, 0xC0, 0xCA, 0xCB, 0x20}
-SHARED, T0_T1 = 2, 3
-RESET_CARD, LEAVE_CARD = 1, 0
 
 _SCHEMA = load_schema()
 
@@ -114,33 +113,6 @@ def assert_read_only(commands: list[bytes]) -> None:
         assert raw[1] in ALLOWED_INS, raw.hex()
         if raw[1] == 0x20:
             assert len(raw) == 4, f"VERIFY with data reached the card: {raw.hex()}"
-
-
-class OtherProgram:
-    """Another PC/SC client of the session's pcscd (this process's own context)."""
-
-    def __init__(self, reader: str, share: int = SHARED) -> None:
-        from smartcard import scard
-
-        self.scard = scard
-        hresult, self.context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-        assert hresult == 0
-        hresult, self.handle, _protocol = scard.SCardConnect(self.context, reader, share, T0_T1)
-        assert hresult == 0, hex(hresult & 0xFFFFFFFF)
-
-    def begin(self) -> None:
-        assert self.scard.SCardBeginTransaction(self.handle) == 0
-
-    def end(self) -> None:
-        assert self.scard.SCardEndTransaction(self.handle, LEAVE_CARD) == 0
-
-    def reset(self) -> int:
-        hresult, _protocol = self.scard.SCardReconnect(self.handle, SHARED, T0_T1, RESET_CARD)
-        return hresult
-
-    def close(self) -> None:
-        self.scard.SCardDisconnect(self.handle, LEAVE_CARD)
-        self.scard.SCardReleaseContext(self.context)
 
 
 def _dedicated_daemon(**options: Any) -> PrivatePcscd:
@@ -321,7 +293,7 @@ def test_card_reset_by_another_program_waits_for_the_diagnosis(pcsc_stack) -> No
 def test_exclusive_connection_of_another_program(pcsc_stack) -> None:
     virtual = card("cps3-healthy")
     pcsc_stack.serve(virtual)
-    other = OtherProgram(pcsc_stack.reader(0), share=1)  # SCARD_SHARE_EXCLUSIVE
+    other = OtherProgram(pcsc_stack.reader(0), share=EXCLUSIVE)
     try:
         run = run_tool("exclusive connection of another program")
     finally:

@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 import pytest
 from cryptolib_run import clear_cache, launcher_or_skip, run_isolated
+from pcsc_clients import EXCLUSIVE, OtherProgram
 from vendor import LINUX_MODULE, install_linux_rpm
 
 from cardsim.virtual import VirtualCard
@@ -254,21 +255,11 @@ def test_mute_card_the_probe_is_never_started(pcsc_stack, cold: Path) -> None:
 
 
 def test_card_held_exclusively_the_probe_is_never_started(pcsc_stack, cold: Path) -> None:
-    from smartcard import scard
-
     pcsc_stack.serve(card("cps3-healthy"))
-    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    hresult, handle, _ = scard.SCardConnect(context, pcsc_stack.reader(0),
-                                            scard.SCARD_SHARE_EXCLUSIVE,
-                                            scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1)
-    assert hresult == 0
-    try:
+    with OtherProgram(pcsc_stack.reader(0), share=EXCLUSIVE):
         found = check_in_process(cold)
         assert found["status"] is Status.SKIPPED
         assert found["details"]["not_started_because"] == "in_use"
-    finally:
-        scard.SCardDisconnect(handle, scard.SCARD_LEAVE_CARD)
-        scard.SCardReleaseContext(context)
 
 
 def test_a_logged_in_session_of_another_program_survives_the_probe(pcsc_stack,
@@ -369,7 +360,6 @@ def test_a_card_taken_exclusively_after_the_reading_is_the_reason_given(pcsc_sta
                                                                         cold: Path) -> None:
     """Another program takes the card for itself between diagcps's reading and the probe: the
     Cryptolib cannot see it, and the finding says why."""
-    from smartcard import scard
 
     from diagcps.checks.middleware_checks import workstation_middleware
 
@@ -379,16 +369,8 @@ def test_a_card_taken_exclusively_after_the_reading_is_the_reason_given(pcsc_sta
                               PROBE_TIMEOUT_FACT: 10.0})
     diagnosis = diagnose(PcscSource(timeout_s=2.0), only=("card.pin",), context=ctx)
     assert diagnosis.reading.recognised
-    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    hresult, handle, _ = scard.SCardConnect(context, pcsc_stack.reader(0),
-                                            scard.SCARD_SHARE_EXCLUSIVE,
-                                            scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1)
-    assert hresult == 0
-    try:
+    with OtherProgram(pcsc_stack.reader(0), share=EXCLUSIVE):
         result = workstation_middleware(ctx)
-    finally:
-        scard.SCardDisconnect(handle, scard.SCARD_LEAVE_CARD)
-        scard.SCardReleaseContext(context)
     assert result.code == "MIDDLEWARE_NO_TOKEN", result.summary.en
     assert result.details["reason"] == "held_exclusively"
     assert "exclusive" in result.summary.en
