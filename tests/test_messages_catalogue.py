@@ -72,4 +72,5 @@ def test_every_key_the_code_asks_for_is_in_the_catalogue() -> None:
             "fr_title", "en_title", "id", "total", "max", "titles", "path", "reason", "option",
             "folder", "ids", "detail", "wanted", "readers", "why", "name", "known", "value",
             "date", "reader", "what", "national_id", "profession", "hint", "options",
-            "low", "high", "expected", "choices", "commands", "command", "run")})
+            "low", "high", "expected", "choices", "commands", "command", "run", "proxy",
+            "other")})

@@ -58,30 +58,17 @@ def _endpoint(result: Any) -> dict[str, Any]:
 
 def network_lines(report: dict[str, Any], lang: str) -> list[tuple[str, str]]:
     """The short network block of the terminal view: (status, line) per endpoint."""
+    from diagcps import messages
+
     section = report.get("network") or {}
     lines = []
     for endpoint in section.get("endpoints") or []:
         label = endpoint["host"] if endpoint["port"] == 443 else \
             f"{endpoint['host']}:{endpoint['port']}"
-        via = (("via " + endpoint["via_proxy"]) if endpoint["via_proxy"]
-               else "direct")
-        word = _OUTCOME_WORDS.get(endpoint["outcome"], (endpoint["outcome"],) * 2)
-        text = word[1] if lang == "en" else word[0]
+        via = (messages.msg("network_line.via", lang, proxy=endpoint["via_proxy"])
+               if endpoint["via_proxy"] else messages.msg("network_line.direct", lang))
+        outcome = messages.label("network_outcome", endpoint["outcome"], lang,
+                                 default=endpoint["outcome"])
         status = "ok" if endpoint["outcome"] == "ok" else "fail"
-        lines.append((status, f"{label} — {via}, {text}, {endpoint['duration_ms']:.0f} ms"))
+        lines.append((status, f"{label} — {via}, {outcome}, {endpoint['duration_ms']:.0f} ms"))
     return lines
-
-
-_OUTCOME_WORDS = {
-    "ok": ("TLS vérifié", "TLS verified"),
-    "dns_failed": ("nom introuvable", "name not found"),
-    "refused": ("connexion refusée", "connection refused"),
-    "timeout": ("pas de réponse", "no answer"),
-    "unreachable": ("injoignable", "unreachable"),
-    "proxy_failed": ("échec du proxy", "proxy failed"),
-    "tls_failed": ("échec TLS", "TLS failed"),
-    "intercepted": ("TLS intercepté", "TLS intercepted"),
-    "cert_invalid": ("certificat invalide", "invalid certificate"),
-    "untrusted_by_system": ("certificat non reconnu par le système",
-                            "certificate not trusted by the system"),
-}
