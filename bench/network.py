@@ -74,7 +74,7 @@ def inner(runs: int) -> dict[str, Any]:
 
     online = NetworkSettings.from_environment(os.environ)
     offline = NetworkSettings.from_environment(os.environ, offline=True)
-    from diagcps.report.model import card_verdict
+    from diagcps.report.verdicts import verdicts as judge
 
     card, family, both, family_in_both, verdicts, card_verdicts = [], [], [], [], set(), set()
     for _ in range(runs):  # interleaved, so that a change of load hits all three alike
@@ -90,7 +90,7 @@ def inner(runs: int) -> dict[str, Any]:
         family_in_both.append(diagnosis.network.duration_ms / 1000)
         verdicts.update(f"{r.spec.id}: {r.result.code}" for r in diagnosis.results
                         if r.result.code and r.spec.id.startswith("network."))
-        card_verdicts.add(card_verdict(diagnosis, "en")["status"])
+        card_verdicts.add(judge(diagnosis, "en")["card"]["status"])
     return {"card_s": card, "family_s": family, "both_s": both,
             "family_in_both_s": family_in_both, "time_limit_s": online.time_limit_s,
             "network_findings": sorted(verdicts), "card_verdicts": sorted(card_verdicts)}

@@ -7,7 +7,6 @@ card check looks at that one reading. Nothing here prints.
 from __future__ import annotations
 
 import logging
-import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -17,15 +16,14 @@ from typing import Any
 
 from apdu.errors import ApduError
 from apdu.transcript import Provenance, RecordingTransport, Transcript
-from apdu.transport import ApduLimit, TransportLayer
+from apdu.transport import ApduLimit
+from diagcps.apdu_log import ApduLog, apdu_log
 from diagcps.checks.context import CheckContext
 from diagcps.checks.registry import RunResult, run_checks
 from diagcps.checks.selection import applicable, select_checks
 from diagcps.sources import CardSource, ReaderView, SourceError
 
 log = logging.getLogger(__name__)
-#: ``-v`` shows every exchange with the card here (response data masked, see ApduLog).
-apdu_log = logging.getLogger("diagcps.apdu")
 
 Progress = Callable[[str], None]
 
@@ -337,35 +335,3 @@ def _facts(diagnosis: Diagnosis) -> dict[str, Any]:
         "generations": generations,
         "certificate_dates": dates,
     }
-
-
-#: Instructions whose answers carry no personal data: SELECT (the file's control parameters) and
-#: GET DATA (PIN counters, lifecycle). READ BINARY / READ RECORD / GET RESPONSE answers carry the
-#: serial number, the holder's identity and certificates: their data is never logged.
-_NOT_PERSONAL_INS = frozenset({0xA4, 0xCA, 0xCB, 0x20})
-
-
-class ApduLog(TransportLayer):
-    """Logs each exchange with the card: ``-v`` the command, status word and data length;
-    ``-vv`` (DEBUG) also the answer's data, for the instructions that carry nothing personal."""
-
-    #: The instruction a GET RESPONSE (C0) fetches the rest of (T=0 chaining).
-    _chained_ins: int | None = None
-
-    def transmit(self, command: Any) -> Any:
-        ins = self._chained_ins if command.ins == 0xC0 else command.ins
-        self._chained_ins = ins
-        started = time.perf_counter()
-        apdu_log.info("> %s", command.hex())
-        try:
-            response = self.inner.transmit(command)
-        except Exception as exc:
-            apdu_log.info("< no answer: %s", exc)
-            raise
-        ms = (time.perf_counter() - started) * 1000
-        data = bytes(response.data)
-        shown = f"[{len(data)} bytes]" if data else ""
-        if data and apdu_log.isEnabledFor(logging.DEBUG) and ins in _NOT_PERSONAL_INS:
-            shown = data.hex().upper()
-        apdu_log.info("< %04X %s(%.1f ms)", response.sw, f"{shown} " if shown else "", ms)
-        return response

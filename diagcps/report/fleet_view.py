@@ -118,10 +118,6 @@ def csv_chunks(summary: Summary) -> Iterator[str]:
     yield out.getvalue()
 
 
-def csv_text(summary: Summary) -> str:
-    return "".join(csv_chunks(summary))
-
-
 # Characters ``printable`` removes, escaped in JSON rather than written raw (C0 controls are
 # always escaped by json; DEL, C1 and bidirectional controls are not with ensure_ascii=False).
 _RAW = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
@@ -136,10 +132,6 @@ def json_chunks(summary: Summary) -> Iterator[str]:
         item = _dumps(workstation_json(row)).replace("\n", "\n    ")
         yield ("," if index else "") + "\n    " + item
     yield ("\n  ]" if summary.workstations else "]") + tail + "\n"
-
-
-def json_text(summary: Summary) -> str:
-    return "".join(json_chunks(summary))
 
 
 def _dumps(value: Any) -> str:

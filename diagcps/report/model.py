@@ -24,8 +24,6 @@ SCHEMA_VERSION = "1"
 #: still validates against revision 0; only a run limited by check ids or ``--skip`` gives the
 #: verdict status ``partial`` of revision 2.
 SCHEMA_REVISION = 2
-CARD_GROUPS = ("card",)
-WORKSTATION_GROUPS = verdicts.WORKSTATION_GROUPS
 
 
 def load_schema() -> dict[str, Any]:
@@ -80,18 +78,6 @@ def build_report(diagnosis: Diagnosis, *, lang: str = "fr", redacted: bool = Fal
 
 # --- verdicts --------------------------------------------------------------------------------
 # diagcps.report.verdicts judges them; these names stay for the callers that use them.
-
-def card_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
-    return verdicts.verdict(_spec("card"), diagnosis, lang)
-
-
-def workstation_verdict(diagnosis: Diagnosis, lang: str) -> dict[str, Any]:
-    return verdicts.verdict(_spec("workstation"), diagnosis, lang)
-
-
-def _spec(key: str) -> verdicts.VerdictSpec:
-    return next(spec for spec in verdicts.VERDICTS if spec.key == key)
-
 
 # --- parts -----------------------------------------------------------------------------------
 
